@@ -1,0 +1,382 @@
+"""The command line as a user runs it: a subprocess, real files, exit status and stderr."""
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+
+from clinicalimaging.cli import build_parser, parameters_from_arguments, staged_outputs
+from clinicalimaging.demo import DEMO_FILES
+from clinicalimaging.enhance.parameters import EnhanceParameters
+from clinicalimaging.parameters import describe
+from clinicalimaging.phantom import make_phantom
+
+ERROR_PREFIX = "clinicalimaging: error:"
+TABLE_METHODS = 7  # original, 4 baselines, paper mode, adaptive mode
+
+
+def run_cli(*arguments, cwd=None):
+    environment = {**os.environ, "COLUMNS": "250"}  # one help entry per line
+    return subprocess.run([sys.executable, "-m", "clinicalimaging", *map(str, arguments)], capture_output=True,
+                          text=True, cwd=cwd, env=environment, timeout=600)
+
+
+def write_image(path, array, *, spacing=(0.8, 0.8, 2.5), direction=None, origin=(0.0, 0.0, 0.0),
+                vector=False):
+    """Write a KJI array with SimpleITK (LPS geometry; spacing in xyz order)."""
+    image = sitk.GetImageFromArray(array, isVector=vector)
+    image.SetSpacing(spacing)
+    image.SetOrigin(origin)
+    if direction is not None:
+        image.SetDirection(direction)
+    sitk.WriteImage(image, str(path))
+    return path
+
+
+def phantom_file(path, *, shape=(8, 48, 48), dtype=np.float32, **geometry):
+    phantom = make_phantom("mr", shape=shape, spacing=(2.5, 0.8, 0.8))
+    return write_image(path, phantom.image.astype(dtype), **geometry)
+
+
+def digest(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def oblique_direction():
+    angle = np.deg2rad(20.0)
+    rotation = np.array([[np.cos(angle), -np.sin(angle), 0.0], [np.sin(angle), np.cos(angle), 0.0], [0.0, 0.0, 1.0]])
+    tilt = np.array([[1.0, 0.0, 0.0], [0.0, np.cos(0.3), -np.sin(0.3)], [0.0, np.sin(0.3), np.cos(0.3)]])
+    return tuple((rotation @ tilt).ravel())
+
+
+def assert_same_geometry(written, reference):
+    assert written.GetSize() == reference.GetSize()
+    np.testing.assert_allclose(written.GetSpacing(), reference.GetSpacing(), rtol=1e-6)
+    np.testing.assert_allclose(written.GetOrigin(), reference.GetOrigin(), atol=1e-5)
+    np.testing.assert_allclose(written.GetDirection(), reference.GetDirection(), atol=1e-6)
+
+
+def assert_clean_input_error(result):
+    """Exit 2, exactly one stderr line with the error prefix, no traceback."""
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(ERROR_PREFIX), result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_cli_enhance_writes_outputs_with_input_geometry(tmp_path):
+    source = phantom_file(tmp_path / "in.nrrd", dtype=np.int16, spacing=(0.7, 0.9, 2.5),
+                          direction=oblique_direction(), origin=(-30.0, 12.5, 40.0))
+    before = digest(source)
+    outputs = [tmp_path / "out.nii.gz", tmp_path / "order.nrrd", tmp_path / "fd.mha"]
+
+    result = run_cli("enhance", source, outputs[0], "--order-map", outputs[1], "--fractal-map", outputs[2])
+
+    assert result.returncode == 0, result.stderr
+    reference = sitk.ReadImage(str(source))
+    enhanced, order, dimension = (sitk.ReadImage(str(path)) for path in outputs)
+    for image in (enhanced, order, dimension):
+        assert_same_geometry(image, reference)
+    assert enhanced.GetPixelID() == sitk.sitkInt16
+    assert order.GetPixelID() == dimension.GetPixelID() == sitk.sitkFloat32
+    input_array, output_array = sitk.GetArrayFromImage(reference), sitk.GetArrayFromImage(enhanced)
+    assert input_array.min() <= output_array.min() and output_array.max() <= input_array.max()
+    assert not np.array_equal(input_array, output_array)
+    assert digest(source) == before
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(["in.nrrd", *(p.name for p in outputs)])
+
+
+def test_cli_enhance_options_and_parameter_file_reach_the_filter(tmp_path):
+    source = phantom_file(tmp_path / "in.nrrd")
+    parameters = tmp_path / "parameters.json"
+    parameters.write_text(json.dumps({"mode": "paper", "strength": 0.0}))
+
+    # strength 0 from the file gives back the input; the command line overrides it.
+    unchanged = run_cli("enhance", source, tmp_path / "same.nrrd", "--parameters", parameters)
+    changed = run_cli("enhance", source, tmp_path / "changed.nrrd", "--parameters", parameters, "--strength", "1")
+
+    assert unchanged.returncode == 0 and changed.returncode == 0, unchanged.stderr + changed.stderr
+    original = sitk.GetArrayFromImage(sitk.ReadImage(str(source)))
+    np.testing.assert_allclose(sitk.GetArrayFromImage(sitk.ReadImage(str(tmp_path / "same.nrrd"))), original,
+                               atol=1e-4)
+    assert not np.allclose(sitk.GetArrayFromImage(sitk.ReadImage(str(tmp_path / "changed.nrrd"))), original)
+
+
+@pytest.mark.parametrize("command", ["enhance", "evaluate-enhancement"])
+def test_cli_help_lists_every_stage_option_with_its_default(command):
+    result = run_cli(command, "--help")
+
+    assert result.returncode == 0
+    text = " ".join(result.stdout.split())
+    for field in describe(EnhanceParameters):
+        flag = "--" + field["name"].replace("_", "-")
+        entry = text[text.index(flag, text.index("enhancement options")):]
+        assert f"default: {field['default']})" in entry.split(" --")[0], (flag, entry[:300])
+        if field["unit"]:
+            assert f"[{field['unit']}]" in entry.split(" --")[0]
+
+
+def test_cli_help_documents_every_option_of_every_command():
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices  # argparse offers no public accessor
+    assert set(commands) == {"enhance", "evaluate-enhancement", "demo"}
+    for name, command in commands.items():
+        text = " ".join(run_cli(name, "--help").stdout.split())
+        for action in command._actions:
+            if action.option_strings and action.dest != "help":
+                assert action.option_strings[-1] in text
+                assert action.help and action.help.replace("%%", "%").split()[0] in text
+                if action.default is None and action.const is None:
+                    assert "default" in action.help, action.option_strings
+
+
+def test_cli_parameters_from_arguments_match_the_dataclass():
+    parser = build_parser()
+    negative = next(field for field in describe(EnhanceParameters)
+                    if field["type"] is float and (field["minimum"] or 0) < 0 and field["default"] != -0.25)
+    flag = "--" + negative["name"].replace("_", "-")
+    arguments = parser.parse_args(["enhance", "a.nrrd", "b.nrrd", "--mode", "paper", "--number-of-terms", "5",
+                                   flag, "-0.25"])
+
+    parameters = parameters_from_arguments(EnhanceParameters, arguments)
+
+    assert parameters == EnhanceParameters(mode="paper", number_of_terms=5, **{negative["name"]: -0.25})
+    assert parameters_from_arguments(EnhanceParameters, parser.parse_args(["demo"])) == EnhanceParameters()
+
+
+def _nan_image(path):
+    array = make_phantom("mr", shape=(8, 48, 48)).image
+    array[3, 20, 20] = np.nan
+    return write_image(path, array)
+
+
+def _inf_image(path):
+    array = make_phantom("mr", shape=(8, 48, 48)).image
+    array[2, 5, 7] = np.inf
+    return write_image(path, array)
+
+
+def _rgb_image(path):
+    rng = np.random.default_rng(1)
+    return write_image(path, rng.integers(0, 255, size=(4, 32, 32, 3), dtype=np.uint8), vector=True)
+
+
+# name -> (make the input in the folder, output path relative to the folder or a callable, extra arguments)
+BAD_INPUTS = {
+    "missing file": (lambda folder: folder / "absent.nrrd", "out.nrrd", []),
+    "not an image": (lambda folder: _text(folder / "notes.nrrd", "these are notes, not an image\n"), "out.nrrd", []),
+    "unsupported input type": (lambda folder: _text(folder / "notes.txt", "plain text\n"), "out.nrrd", []),
+    "empty file": (lambda folder: _text(folder / "empty.nrrd", ""), "out.nrrd", []),
+    "truncated nrrd": (lambda folder: _truncated(folder / "cut.nrrd"), "out.nrrd", []),
+    "NaN voxels": (lambda folder: _nan_image(folder / "nan.nrrd"), "out.nrrd", []),
+    "infinite voxels": (lambda folder: _inf_image(folder / "inf.nrrd"), "out.nrrd", []),
+    "constant image": (lambda folder: write_image(folder / "flat.nrrd", np.full((5, 32, 32), 7, np.int16)),
+                       "out.nrrd", []),
+    "RGB volume": (lambda folder: _rgb_image(folder / "rgb.nrrd"), "out.nrrd", []),
+    "output folder missing": (lambda folder: phantom_file(folder / "in.nrrd"), "missing/out.nrrd", []),
+    "output parent is a file": (lambda folder: phantom_file(folder / "in.nrrd"), "in.nrrd/out.nrrd", []),
+    "output is the input": (lambda folder: phantom_file(folder / "in.nrrd"), "in.nrrd", []),
+    "unsupported output type": (lambda folder: phantom_file(folder / "in.nrrd"), "out.jpg", []),
+    "order map is the output": (lambda folder: phantom_file(folder / "in.nrrd"), "out.nrrd",
+                                ["--order-map", "{folder}/out.nrrd"]),
+    "order map folder missing": (lambda folder: phantom_file(folder / "in.nrrd"), "out.nrrd",
+                                 ["--order-map", "{folder}/nowhere/order.nrrd"]),
+    "parameter out of range": (lambda folder: phantom_file(folder / "in.nrrd"), "out.nrrd",
+                               ["--number-of-terms", "1"]),
+    "inconsistent parameters": (lambda folder: phantom_file(folder / "in.nrrd"), "out.nrrd",
+                                ["--fractal-dimension-low", "2.5", "--fractal-dimension-high", "2.0"]),
+    "even fractal window": (lambda folder: phantom_file(folder / "in.nrrd"), "out.nrrd", ["--fractal-window", "14"]),
+    "parameter file missing": (lambda folder: phantom_file(folder / "in.nrrd"), "out.nrrd",
+                               ["--parameters", "{folder}/absent.json"]),
+    "parameter file not JSON": (lambda folder: phantom_file(folder / "in.nrrd"), "out.nrrd",
+                                ["--parameters", str(Path(__file__))]),
+    "unknown parameter in file": (lambda folder: phantom_file(folder / "in.nrrd"), "out.nrrd",
+                                  ["--parameters", "{folder}/unknown.json"]),
+}
+
+
+def _text(path, content):
+    path.write_text(content)
+    return path
+
+
+def _truncated(path):
+    phantom_file(path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUTS))
+def test_cli_enhance_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, case):
+    make_input, output, extra = BAD_INPUTS[case]
+    source = make_input(tmp_path)
+    (tmp_path / "unknown.json").write_text('{"number_of_terms": 3, "colour": "red"}')
+    before = {path.name: digest(path) for path in tmp_path.iterdir() if path.is_file()}
+    outputs = [tmp_path / output] + [Path(arg.format(folder=tmp_path)) for arg in extra if arg.endswith(".nrrd")]
+    existing_outputs = {path for path in outputs if path.exists()}
+
+    result = run_cli("enhance", source, tmp_path / output, *(arg.format(folder=tmp_path) for arg in extra))
+
+    assert_clean_input_error(result)
+    after = {path.name: digest(path) for path in tmp_path.iterdir() if path.is_file()}
+    assert after == before  # inputs unchanged, no output and no temporary file
+    assert not any(path.exists() for path in outputs if path not in existing_outputs)
+    assert not [path for path in tmp_path.iterdir() if path.is_dir()]
+
+
+@pytest.mark.parametrize("shape", [(1, 48, 48), (4, 3, 3), (2, 1, 40)], ids=["single slice", "3x3 in-plane",
+                                                                          "one row"])
+def test_cli_enhance_small_images_work(tmp_path, shape):
+    rng = np.random.default_rng(0)
+    array = (rng.normal(100.0, 20.0, size=shape)).astype(np.float32)
+    source = write_image(tmp_path / "small.nrrd", array)
+
+    result = run_cli("enhance", source, tmp_path / "out.nrrd", "--order-map", tmp_path / "order.nrrd")
+
+    assert result.returncode == 0, result.stderr
+    enhanced = sitk.ReadImage(str(tmp_path / "out.nrrd"))
+    assert_same_geometry(enhanced, sitk.ReadImage(str(source)))
+    values = sitk.GetArrayFromImage(enhanced)
+    assert np.all(np.isfinite(values)) and array.min() <= values.min() and values.max() <= array.max()
+    assert (tmp_path / "order.nrrd").exists()
+
+
+def test_cli_usage_errors_exit_2_without_traceback(tmp_path):
+    source = phantom_file(tmp_path / "in.nrrd")
+    for arguments in (["enhance", source], ["enhance", source, tmp_path / "o.nrrd", "--mode", "magic"],
+                      ["enhance", source, tmp_path / "o.nrrd", "--strength", "strong"], ["frobnicate"], []):
+        result = run_cli(*arguments)
+        assert result.returncode == 2, arguments
+        assert "Traceback" not in result.stderr and "usage:" in result.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["in.nrrd"]
+
+
+def test_cli_interrupt_exits_130_and_writes_nothing(tmp_path):
+    source = write_image(tmp_path / "in.nrrd", make_phantom("ct", shape=(48, 256, 256)).image)
+    before = digest(source)
+    script = textwrap.dedent(f"""
+        import signal, sys
+        from clinicalimaging.cli import main
+        def interrupt(*_):
+            raise KeyboardInterrupt
+        signal.signal(signal.SIGALRM, interrupt)
+        signal.setitimer(signal.ITIMER_REAL, 1.2)
+        sys.exit(main(["enhance", {str(source)!r}, {str(tmp_path / "out.nrrd")!r},
+                       "--order-map", {str(tmp_path / "order.nrrd")!r}]))
+    """)
+
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+
+    assert result.returncode == 130, result.stderr
+    assert result.stdout == "" and result.stderr == ""
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["in.nrrd"]
+    assert digest(source) == before
+
+
+def test_cli_staged_outputs_are_all_or_nothing(tmp_path):
+    first, second = tmp_path / "a.txt", tmp_path / "sub" / "b.txt"
+    second.parent.mkdir()
+    first.write_text("old")
+
+    with pytest.raises(RuntimeError):
+        with staged_outputs([first, second]) as staged:
+            staged[first].write_text("new")
+            staged[second].write_text("new")
+            raise RuntimeError("the second writer failed")
+    assert first.read_text() == "old" and not second.exists()
+    assert sorted(path.name for path in tmp_path.rglob("*")) == ["a.txt", "sub"]
+
+    with staged_outputs([first, second]) as staged:
+        staged[first].write_text("new")
+        staged[first].with_name("a.schema.txt").write_text("sidecar")
+        staged[second].write_text("new")
+    assert first.read_text() == second.read_text() == "new"
+    assert (tmp_path / "a.schema.txt").read_text() == "sidecar"
+    assert sorted(path.name for path in tmp_path.rglob("*")) == ["a.schema.txt", "a.txt", "b.txt", "sub"]
+
+
+def _evaluate(image, label, tmp_path, *extra):
+    table = tmp_path / "comparison.csv"
+    result = run_cli("evaluate-enhancement", image, label, "--table", table, *extra)
+    assert result.returncode == 0, result.stderr
+    lines = table.read_text().strip().splitlines()
+    assert len(lines) == 1 + TABLE_METHODS
+    methods = [line.split(",")[0].strip('"') for line in lines[1:]]
+    for method in methods:
+        assert method in result.stdout
+    return result, methods
+
+
+def test_cli_evaluate_enhancement_on_a_phantom(tmp_path):
+    phantom = make_phantom("mr", shape=(8, 64, 64))
+    image = write_image(tmp_path / "image.nrrd", phantom.image)
+    label = write_image(tmp_path / "label.nrrd", phantom.labels)
+
+    result, methods = _evaluate(image, label, tmp_path, "--label-value", phantom.lesion_label)
+
+    assert len(set(methods)) == TABLE_METHODS
+    assert (tmp_path / "comparison.schema.csv").exists()  # sidecar that gives Slicer the column types
+
+
+def test_cli_evaluate_enhancement_absent_label_value(tmp_path):
+    phantom = make_phantom("mr", shape=(8, 48, 48))
+    image = write_image(tmp_path / "image.nrrd", phantom.image)
+    label = write_image(tmp_path / "label.nrrd", phantom.labels)
+
+    result = run_cli("evaluate-enhancement", image, label, "--label-value", 250, "--table", tmp_path / "t.csv")
+
+    assert_clean_input_error(result)
+    assert "250" in result.stderr
+    assert not (tmp_path / "t.csv").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", ["breast1", "brain1"])
+def test_cli_evaluate_enhancement_on_real_lesions(shared_data, tmp_path, case):
+    _evaluate(shared_data / f"{case}_image.nrrd", shared_data / f"{case}_label.nrrd", tmp_path,
+              "--label-value", 1)
+
+
+@pytest.mark.slow
+def test_cli_evaluate_enhancement_on_the_liver(shared_data, tmp_path):
+    names = json.loads((shared_data / "organ_labels.json").read_text())["abdomen_ct_organs.nii.gz"]
+    liver = next(value for value, name in names.items() if name == "liver")
+
+    _evaluate(shared_data / "abdomen_ct.nii.gz", shared_data / "abdomen_ct_organs.nii.gz", tmp_path,
+              "--label-value", liver)
+
+
+def test_cli_demo_writes_every_announced_file(tmp_path):
+    folder = tmp_path / "results" / "demo"
+
+    result = run_cli("demo", folder)
+
+    assert result.returncode == 0, result.stderr
+    written = sorted(path.name for path in folder.iterdir())
+    assert set(DEMO_FILES.values()) <= set(written)
+    assert not [name for name in written if name.startswith(".")]
+    for name in DEMO_FILES.values():
+        assert name in result.stdout
+        assert (folder / name).stat().st_size > 0
+    assert (folder / DEMO_FILES["figure"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    enhanced = sitk.ReadImage(str(folder / DEMO_FILES["enhanced volume"]))
+    assert_same_geometry(enhanced, sitk.ReadImage(str(folder / DEMO_FILES["input volume"])))
+    assert len((folder / DEMO_FILES["comparison table"]).read_text().strip().splitlines()) == 1 + TABLE_METHODS
+
+
+def test_cli_demo_into_a_file_is_an_input_error(tmp_path):
+    target = _text(tmp_path / "demo-output", "a file")
+
+    result = run_cli("demo", target)
+
+    assert_clean_input_error(result)
+    assert target.read_text() == "a file"

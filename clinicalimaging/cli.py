@@ -1,0 +1,361 @@
+"""The ``clinicalimaging`` command line.
+
+::
+
+    clinicalimaging enhance INPUT OUTPUT [--order-map FILE] [--fractal-map FILE] [options]
+    clinicalimaging evaluate-enhancement IMAGE LABEL [--label-value N] [--table OUT.csv] [options]
+    clinicalimaging demo [OUTDIR]
+
+Stage options are generated from the stage's parameter dataclass
+(:func:`add_parameter_options`), so ``--help`` always lists every parameter with its
+unit and default. Exit status: 0 on success; 2 on a usage error or an
+:class:`~clinicalimaging.errors.InputError`, with one line on stderr and no
+traceback; 130 when interrupted; 1 on any other failure (``--debug`` shows the
+traceback). Every output path is checked before any computation, and outputs are
+written all or nothing (:func:`staged_outputs`), so a failed run leaves no output file.
+
+The same :func:`main` runs inside Slicer's batch mode::
+
+    Slicer --no-splash --no-main-window --python-code \\
+        "import sys; from clinicalimaging.cli import main; sys.exit(main(['enhance', 'in.nrrd', 'out.nrrd']))"
+"""
+
+import argparse
+import contextlib
+import os
+import shutil
+import sys
+import tempfile
+import traceback
+from pathlib import Path
+
+from . import __version__
+from .enhance.parameters import EnhanceParameters
+from .errors import Cancelled, InputError
+from .parameters import describe
+
+PROGRAM = "clinicalimaging"
+EXIT_FAILURE = 1
+EXIT_INPUT_ERROR = 2
+EXIT_INTERRUPTED = 130
+_METAVARS = {int: "INT", float: "FLOAT", str: "TEXT"}
+
+
+def add_parameter_options(parser, cls, *, title=None):
+    """Add one ``--kebab-case`` option per field of a parameter dataclass.
+
+    Each option's type comes from the field's default, its choices from the field,
+    and its help reads ``<help> [unit] (range ...; default: X)``. Options default to
+    ``None`` so that :func:`parameters_from_arguments` can tell given from omitted.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+    cls : type
+        A :class:`~clinicalimaging.parameters.Parameters` dataclass.
+    title : str, optional
+        Title of the option group in ``--help``; default ``"<cls name> options"``.
+    """
+    group = parser.add_argument_group(title or f"{cls.__name__} options")
+    for field in describe(cls):
+        flag = "--" + field["name"].replace("_", "-")
+        details = []
+        if field.get("minimum") is not None or field.get("maximum") is not None:
+            low = field["minimum"] if field.get("minimum") is not None else "-inf"
+            high = field["maximum"] if field.get("maximum") is not None else "inf"
+            details.append(f"range {low} to {high}")
+        details.append(f"default: {field['default']}")
+        unit = f" [{field['unit']}]" if field.get("unit") else ""
+        text = f"{field['help']}{unit} ({'; '.join(details)})".replace("%", "%%")
+        options = {"dest": _destination(cls, field["name"]), "default": None, "help": text}
+        if field["type"] is bool:
+            group.add_argument(flag, action=argparse.BooleanOptionalAction, **options)
+        else:
+            group.add_argument(flag, type=field["type"], choices=field.get("choices"),
+                               metavar=None if field.get("choices") else _METAVARS.get(field["type"], "VALUE"),
+                               **options)
+
+
+def parameters_from_arguments(cls, namespace, *, base=None):
+    """Build a parameter dataclass from parsed options (see :func:`add_parameter_options`).
+
+    Parameters
+    ----------
+    cls : type
+        The parameter dataclass the options were made from.
+    namespace : argparse.Namespace
+        Parsed arguments.
+    base : Parameters, optional
+        Values for the options that were not given; default the dataclass defaults.
+
+    Returns
+    -------
+    Parameters
+        Validated; an out-of-range value raises :class:`InputError`.
+    """
+    values = {} if base is None else base.to_dict()
+    for field in describe(cls):
+        value = getattr(namespace, _destination(cls, field["name"]), None)
+        if value is not None:
+            values[field["name"]] = value
+    return cls.from_dict(values)
+
+
+def _destination(cls, name):
+    # Prefixed so that a field name can never collide with a positional argument or a common option.
+    return f"{cls.__name__}.{name}"
+
+
+def _stage_parameters(cls, arguments):
+    """The stage parameters: the ``--parameters`` JSON file, then the options given on the command line."""
+    base = None
+    if arguments.parameters is not None:
+        try:
+            text = Path(arguments.parameters).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+            raise InputError(f"Parameter file '{arguments.parameters}' cannot be read ({reason}). "
+                             "Pass a JSON file of parameter values.") from None
+        base = cls.from_json(text)
+    return parameters_from_arguments(cls, arguments, base=base)
+
+
+def check_outputs(inputs, outputs):
+    """Check output paths before any computation.
+
+    Parameters
+    ----------
+    inputs : list of path
+        Input files or folders; no output may be one of them.
+    outputs : list of (path, kind)
+        Output files and their kind for :func:`clinicalimaging.mrml.check_output_path`.
+
+    Raises
+    ------
+    InputError
+        An output equals an input or another output, or cannot be written.
+    """
+    from . import mrml
+
+    seen = {}
+    for path, kind in outputs:
+        path = Path(mrml.check_output_path(path, kind))
+        for source in map(Path, inputs):
+            if _same_file(path, source):
+                raise InputError(f"Output '{path}' is the input file '{source}'; the input is never overwritten. "
+                                 "Choose another output path.")
+        key = path.resolve()
+        if key in seen:
+            raise InputError(f"Outputs '{seen[key]}' and '{path}' are the same file; give each output its own path.")
+        seen[key] = path
+
+
+def _same_file(first, second):
+    if first.exists() and second.exists():
+        return os.path.samefile(first, second)
+    return first.resolve() == second.resolve()
+
+
+@contextlib.contextmanager
+def staged_outputs(paths):
+    """Write several output files all or nothing.
+
+    Yields a dict mapping each final path to a path of the same name in a hidden
+    staging folder beside it (so writers still choose the format from the extension).
+    When the block ends normally, every file of each staging folder (the outputs and
+    any sidecar their writers add, e.g. a table's ``.schema.csv``) replaces its
+    namesake beside that folder. When the block raises, nothing is moved and existing
+    files keep their old content. The staging folders are always removed.
+
+    Parameters
+    ----------
+    paths : iterable of path
+        The final output files; their folders must exist and be writable.
+
+    Yields
+    ------
+    dict of Path to Path
+    """
+    paths = [Path(path) for path in paths]
+    staging = {}
+    try:
+        for path in paths:
+            if path.parent not in staging:
+                staging[path.parent] = Path(tempfile.mkdtemp(prefix=f".{PROGRAM}-", dir=path.parent))
+        yield {path: staging[path.parent] / path.name for path in paths}
+        for folder, stage in staging.items():
+            for file in sorted(stage.iterdir()):
+                os.replace(file, folder / file.name)
+    finally:
+        for stage in staging.values():
+            shutil.rmtree(stage, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _progress_bar(enabled):
+    """A progress callback that draws a tqdm bar on stderr (or does nothing when disabled)."""
+    from tqdm import tqdm
+
+    steps = 1000
+    with tqdm(total=steps, disable=not enabled, file=sys.stderr, leave=False,
+              bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}") as bar:
+        def update(fraction, message):
+            bar.set_description_str(message, refresh=False)
+            bar.n = round(fraction * steps)
+            bar.refresh()
+
+        yield update
+
+
+def _run_enhance(arguments, progress):
+    from . import mrml
+    from .enhance.nodes import enhance_volume
+
+    parameters = _stage_parameters(EnhanceParameters, arguments)
+    outputs = {"enhanced volume": arguments.output, "fractional-order map": arguments.order_map,
+               "fractal-dimension map": arguments.fractal_map}
+    outputs = {what: Path(path) for what, path in outputs.items() if path is not None}
+    check_outputs([arguments.input], [(path, "volume") for path in outputs.values()])
+    input_node = mrml.read_volume(arguments.input)
+    scene = input_node.GetScene()
+    maps = {what: scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", scene.GenerateUniqueName(what))
+            for what in ("fractional-order map", "fractal-dimension map") if what in outputs}
+    output_node = enhance_volume(input_node, None, parameters, progress=progress,
+                                 order_map_node=maps.get("fractional-order map"),
+                                 fractal_map_node=maps.get("fractal-dimension map"))
+    nodes = {"enhanced volume": output_node, **maps}
+    with staged_outputs(outputs.values()) as staged:
+        for what, path in outputs.items():
+            mrml.write_volume(nodes[what], staged[path])
+    if not arguments.quiet:
+        for what, path in outputs.items():
+            print(f"{what}: {path}")
+
+
+def _run_evaluate_enhancement(arguments, progress):
+    from . import mrml
+    from .enhance.compare import compare_enhancements, format_table
+
+    parameters = _stage_parameters(EnhanceParameters, arguments)
+    if arguments.table is not None:
+        check_outputs([arguments.image, arguments.label], [(arguments.table, "table")])
+    image_node = mrml.read_volume(arguments.image)
+    label_node = mrml.read_volume(arguments.label, labelmap=True)
+    lesion_mask = mrml.label_mask_like(label_node, image_node, arguments.label_value)
+    rows = compare_enhancements(mrml.array_from_volume(image_node), lesion_mask, mrml.spacing_kji(image_node),
+                                parameters=parameters, progress=progress)
+    if arguments.table is not None:
+        table = Path(arguments.table)
+        with staged_outputs([table]) as staged:
+            mrml.write_table(mrml.table_from_rows(rows, name="enhancement comparison"), staged[table])
+    print(format_table(rows))
+
+
+def _run_demo(arguments, progress):
+    from .demo import run_demo
+
+    written = run_demo(arguments.output_folder, kind=arguments.kind, progress=progress)
+    if not arguments.quiet:
+        print(f"Demo written to {Path(arguments.output_folder).resolve()}:")
+        for what, path in written.items():
+            print(f"  {what}: {path}")
+
+
+def build_parser():
+    """The argument parser of every command (exposed for documentation and tests)."""
+    parser = argparse.ArgumentParser(
+        prog=PROGRAM, description="Clinical image analysis: fractional-order enhancement of CT/MR volumes.",
+        epilog=f"Run '{PROGRAM} COMMAND --help' for the options of a command. Exit status: 0 success, "
+               "2 bad input or usage, 130 interrupted, 1 other failure.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--quiet", action="store_true", help="No progress bar and no summary on stdout.")
+    common.add_argument("--debug", action="store_true", help="Show the full traceback of an unexpected error.")
+    stage = argparse.ArgumentParser(add_help=False)
+    stage.add_argument("--parameters", metavar="JSON_FILE",
+                       help="JSON object of parameter values (names as below, with underscores); "
+                            "options given on the command line take precedence (default: none).")
+    add_parameter_options(stage, EnhanceParameters, title="enhancement options")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    enhance = commands.add_parser(
+        "enhance", parents=[common, stage],
+        help="Enhance a volume with the variable-order fractional differential filter.",
+        description="Enhance a volume with the variable-order fractional differential filter. The output keeps "
+                    "the input's geometry, data type and units (clipped to the input's intensity range).")
+    enhance.add_argument("input", metavar="INPUT", help="Input volume: .nrrd, .nhdr, .nii, .nii.gz, .mha file, "
+                                                        "or a folder holding one DICOM series.")
+    enhance.add_argument("output", metavar="OUTPUT", help="Enhanced volume: .nrrd, .nii, .nii.gz or .mha.")
+    enhance.add_argument("--order-map", metavar="FILE", help="Also write the per-voxel fractional order (float32; default: not written).")
+    enhance.add_argument("--fractal-map", metavar="FILE",
+                         help="Also write the local fractal dimension (float32; default: not written).")
+    enhance.set_defaults(run=_run_enhance)
+
+    evaluate = commands.add_parser(
+        "evaluate-enhancement", parents=[common, stage],
+        help="Compare the enhancement with baselines on a lesion: CNR, background noise, edge sharpness.",
+        description="Compare the original, each baseline (constant order 0.5, CLAHE, unsharp mask, Laplacian "
+                    "sharpening), paper mode and the chosen mode on a lesion given by a label map, and print "
+                    "the table.")
+    evaluate.add_argument("image", metavar="IMAGE", help="Input volume (as for 'enhance').")
+    evaluate.add_argument("label", metavar="LABEL", help="Label map volume marking the lesion (any grid; it is "
+                                                         "resampled onto the image by nearest neighbour).")
+    evaluate.add_argument("--label-value", type=int, metavar="N",
+                          help="Label value of the lesion (default: every non-zero voxel).")
+    evaluate.add_argument("--table", metavar="OUT.csv", help="Also write the table as .csv or .tsv (default: printed only).")
+    evaluate.set_defaults(run=_run_evaluate_enhancement)
+
+    demo = commands.add_parser(
+        "demo", parents=[common],
+        help="Enhance a generated phantom and write volumes, maps, a PNG figure and the comparison table.",
+        description="Generate a CT-like or MR-like phantom with a lesion, enhance it, and write the input, "
+                    "the enhanced volume, the order and fractal-dimension maps, the label map, a PNG figure "
+                    "and the comparison table into OUTDIR (created if needed).")
+    demo.add_argument("output_folder", metavar="OUTDIR", nargs="?", default="demo-output",
+                      help="Folder for the results (default: demo-output).")
+    demo.add_argument("--kind", choices=("ct", "mr"), default="ct", help="Which phantom to generate (default: ct).")
+    demo.set_defaults(run=_run_demo)
+    return parser
+
+
+def _one_line(error):
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+def main(argv=None):
+    """Run one command.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments after the program name; default ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        The exit status: 0 success, 2 usage or input error, 130 interrupted, 1 other failure.
+    """
+    parser = build_parser()
+    try:
+        arguments = parser.parse_args(argv)
+    except SystemExit as exit:  # --help, --version, or a usage error argparse already reported
+        return exit.code if isinstance(exit.code, int) else EXIT_INPUT_ERROR
+    show_bar = not arguments.quiet and sys.stderr.isatty()
+    try:
+        with _progress_bar(show_bar) as progress:
+            arguments.run(arguments, progress)
+    except (Cancelled, KeyboardInterrupt):
+        return EXIT_INTERRUPTED
+    except InputError as error:
+        if arguments.debug:
+            traceback.print_exc()
+        print(f"{PROGRAM}: error: {_one_line(error)}", file=sys.stderr)
+        return EXIT_INPUT_ERROR
+    except Exception as error:
+        if arguments.debug:
+            traceback.print_exc()
+        kind = "error" if isinstance(error, OSError) else f"internal error ({type(error).__name__})"
+        hint = "" if arguments.debug else " Run again with --debug to see the traceback."
+        print(f"{PROGRAM}: {kind}: {_one_line(error)}{hint}", file=sys.stderr)
+        return EXIT_FAILURE
+    return 0

@@ -1,0 +1,311 @@
+"""Image-quality metrics of an enhancement, measured on a lesion and its surroundings.
+
+Arrays are in MRML's KJI order (``array[k, j, i]``: slice, row, column) and
+``spacing`` is in mm in the same order; a 2-D array is one slice. The regions
+(lesion core, background ring, boundary band) always come from the lesion mask,
+never from the processed image, so the same voxels are measured before and after
+an enhancement.
+
+The primary metric is the contrast-to-noise ratio of the paper, eq. (5), with
+the noise taken from the background ring. CNR can be raised by blurring, which
+removes noise and detail alike, so edge sharpness and the noise level are
+reported beside it (``ALGORITHMS.md`` section B).
+
+Segmentation and detection metrics (Dice, HD95, box IoU) belong here as well.
+"""
+
+import dataclasses
+
+import numpy as np
+import scipy.ndimage
+
+from .errors import InputError
+
+# 4-connected in-plane neighbourhood, applied to every slice at once.
+_IN_PLANE_CROSS = scipy.ndimage.generate_binary_structure(2, 1)[np.newaxis]
+
+
+@dataclasses.dataclass(frozen=True)
+class LesionRegions:
+    """Boolean masks (KJI, the shape of the lesion mask) of the measured regions.
+
+    Attributes
+    ----------
+    lesion : ndarray of bool
+        Lesion core: the lesion mask eroded in-plane.
+    background : ndarray of bool
+        Ring around the lesion, in-plane, on the slices that contain lesion.
+    boundary : ndarray of bool
+        In-plane band of 1 px on either side of the lesion edge (2 px wide).
+    """
+
+    lesion: np.ndarray
+    background: np.ndarray
+    boundary: np.ndarray
+
+
+def lesion_regions(lesion_mask, spacing, *, erosion_px=1, ring_inner_px=3, ring_outer_px=10):
+    """Lesion core, background ring and boundary band of a lesion mask.
+
+    Distances are measured within each slice (slices are usually much thicker
+    than pixels, so a 3-D ring would reach into neighbouring anatomy), in pixels
+    of the finest in-plane axis: with square pixels that is plain pixels, with
+    non-square pixels the ring is still round in mm.
+
+    Parameters
+    ----------
+    lesion_mask : (K, J, I) or (J, I) array
+        Non-zero inside the lesion.
+    spacing : sequence of float
+        Voxel spacing in mm, KJI order (length 3; or 2 for a 2-D mask).
+    erosion_px : int, optional
+        The core keeps lesion pixels more than this distance (px) inside the
+        edge. When erosion removes the whole lesion (a very small lesion), the
+        uneroded mask is used as the core.
+    ring_inner_px, ring_outer_px : float, optional
+        The background ring holds the non-lesion pixels at an in-plane distance
+        from the lesion in ``[ring_inner_px, ring_outer_px]`` (px), on slices
+        that contain lesion.
+
+    Returns
+    -------
+    LesionRegions
+        Boolean masks of the lesion's shape.
+
+    Raises
+    ------
+    InputError
+        Empty mask, wrong spacing, bad ring widths, or a lesion that leaves no
+        room for a background ring.
+    """
+    mask = np.asarray(lesion_mask) != 0
+    _check_dimensions(mask, "lesion mask")
+    spacing = _check_spacing(spacing, mask.ndim, "lesion mask")
+    if erosion_px < 0:
+        raise InputError(f"erosion_px must be zero or positive; got {erosion_px}.")
+    if not 0 < ring_inner_px <= ring_outer_px:
+        raise InputError(f"The background ring needs 0 < ring_inner_px <= ring_outer_px; "
+                         f"got {ring_inner_px} and {ring_outer_px} px.")
+    if not mask.any():
+        raise InputError("The lesion mask is empty: label the lesion (non-zero voxels) and try again.")
+    volume = mask.reshape((-1,) + mask.shape[-2:])
+    in_plane = np.asarray(spacing[-2:])
+    sampling = in_plane / in_plane.min()
+
+    core = np.zeros_like(volume)
+    background = np.zeros_like(volume)
+    for k in np.flatnonzero(volume.any(axis=(1, 2))):
+        inside_distance = scipy.ndimage.distance_transform_edt(volume[k], sampling=sampling)
+        outside_distance = scipy.ndimage.distance_transform_edt(~volume[k], sampling=sampling)
+        core[k] = inside_distance > erosion_px
+        background[k] = (outside_distance >= ring_inner_px) & (outside_distance <= ring_outer_px)
+    if not core.any():
+        core = volume
+    if not background.any():
+        raise InputError(f"The lesion mask leaves no background ring {ring_inner_px}-{ring_outer_px} px around "
+                         f"the lesion: it fills (nearly) the whole image. Check that the right label was chosen.")
+    boundary = (scipy.ndimage.binary_dilation(volume, _IN_PLANE_CROSS)
+                & ~scipy.ndimage.binary_erosion(volume, _IN_PLANE_CROSS, border_value=1))
+    return LesionRegions(lesion=core.reshape(mask.shape), background=background.reshape(mask.shape),
+                         boundary=boundary.reshape(mask.shape))
+
+
+def noise_std(image, background):
+    """Noise level: standard deviation of ``image`` over the ``background`` mask.
+
+    Parameters
+    ----------
+    image : ndarray
+        Grey values, any shape.
+    background : ndarray of bool
+        Region of homogeneous tissue, the shape of ``image``.
+
+    Returns
+    -------
+    float
+        Standard deviation (population, ``ddof=0``) in the image's units.
+    """
+    return float(np.std(_samples(image, background, "background")))
+
+
+def contrast_to_noise_ratio(image, lesion, background):
+    """Contrast-to-noise ratio of the paper, eq. (5): ``|a1 - a2| / m``.
+
+    ``a1`` and ``a2`` are the mean grey values of the lesion and the background,
+    and ``m`` is the standard deviation (``ddof=0``) of the background. The paper
+    calls ``m`` "the standard deviation of the two"; we take the classic form
+    with the noise measured in a homogeneous background region (Welvaert &
+    Rosseel, PLoS ONE 8(11):e77089, 2013; ``ALGORITHMS.md`` section B). See
+    :func:`pooled_contrast_to_noise_ratio` for the form that pools both regions.
+
+    Parameters
+    ----------
+    image : ndarray
+        Grey values, any shape.
+    lesion, background : ndarray of bool
+        The two regions, each the shape of ``image``.
+
+    Returns
+    -------
+    float
+        The dimensionless CNR; ``inf`` when the background has no noise at all
+        (possible on synthetic images) but the means differ.
+
+    Raises
+    ------
+    InputError
+        Empty region, shape mismatch, non-finite values, or an image that is
+        constant over both regions.
+    """
+    return _contrast_to_noise_ratio(*_region_pair(image, lesion, background))
+
+
+def pooled_contrast_to_noise_ratio(image, lesion, background):
+    """Contrast-to-noise ratio with pooled noise: ``|a1 - a2| / sqrt((s1² + s2²) / 2)``.
+
+    ``s1`` and ``s2`` are the standard deviations (``ddof=0``) of the lesion and
+    the background. Parameters, return value and errors as for
+    :func:`contrast_to_noise_ratio`.
+    """
+    return _pooled_contrast_to_noise_ratio(*_region_pair(image, lesion, background))
+
+
+def edge_sharpness(image, lesion_mask, spacing, *, regions=None):
+    """Mean in-plane gradient magnitude on the lesion boundary per unit of lesion contrast.
+
+    ``mean(|grad I|) over the boundary band / |mean(lesion) - mean(background)|``,
+    with the gradient in grey value per mm (central differences in each slice).
+    Dividing by the lesion's contrast in the same image makes the measure
+    independent of a linear change of grey scale; what remains is the
+    steepness of the edge, roughly the inverse of its width in mm. CNR alone
+    rewards blurring (it lowers the noise); blurring widens edges and lowers this.
+
+    Parameters
+    ----------
+    image : (K, J, I) or (J, I) array
+        Grey values.
+    lesion_mask : array of the shape of ``image``
+        Non-zero inside the lesion.
+    spacing : sequence of float
+        Voxel spacing in mm, KJI order.
+    regions : LesionRegions, optional
+        Precomputed :func:`lesion_regions` of ``lesion_mask``.
+
+    Returns
+    -------
+    float
+        Edge sharpness in 1/mm; ``inf`` when the lesion has no contrast.
+    """
+    image, spacing, regions = _check_inputs(image, lesion_mask, spacing, regions)
+    lesion_values, background_values = _region_pair(image, regions.lesion, regions.background)
+    return _edge_sharpness(image, spacing, regions.boundary, _contrast(lesion_values, background_values))
+
+
+def enhancement_metrics(image, lesion_mask, spacing, *, regions=None):
+    """All image-quality metrics of one image on one lesion.
+
+    Parameters
+    ----------
+    image : (K, J, I) or (J, I) array
+        Grey values.
+    lesion_mask : array of the shape of ``image``
+        Non-zero inside the lesion.
+    spacing : sequence of float
+        Voxel spacing in mm, KJI order.
+    regions : LesionRegions, optional
+        Precomputed :func:`lesion_regions` of ``lesion_mask``; pass the same one
+        for an image and its enhanced versions to save time.
+
+    Returns
+    -------
+    dict
+        ``"cnr"`` (eq. (5), :func:`contrast_to_noise_ratio`), ``"cnr_pooled"``,
+        ``"noise_std"`` (image units), ``"edge_sharpness"`` (1/mm),
+        ``"lesion_mean"`` and ``"background_mean"`` (image units).
+    """
+    image, spacing, regions = _check_inputs(image, lesion_mask, spacing, regions)
+    lesion_values, background_values = _region_pair(image, regions.lesion, regions.background)
+    return {
+        "cnr": _contrast_to_noise_ratio(lesion_values, background_values),
+        "cnr_pooled": _pooled_contrast_to_noise_ratio(lesion_values, background_values),
+        "noise_std": float(np.std(background_values)),
+        "edge_sharpness": _edge_sharpness(image, spacing, regions.boundary,
+                                          _contrast(lesion_values, background_values)),
+        "lesion_mean": float(lesion_values.mean()),
+        "background_mean": float(background_values.mean()),
+    }
+
+
+def _contrast(lesion_values, background_values):
+    return abs(lesion_values.mean() - background_values.mean())
+
+
+def _contrast_to_noise_ratio(lesion_values, background_values):
+    return _ratio(_contrast(lesion_values, background_values), np.std(background_values))  # eq. (5)
+
+
+def _pooled_contrast_to_noise_ratio(lesion_values, background_values):
+    pooled = np.sqrt((np.var(lesion_values) + np.var(background_values)) / 2.0)
+    return _ratio(_contrast(lesion_values, background_values), pooled)
+
+
+def _edge_sharpness(image, spacing, boundary, contrast):
+    slices = np.asarray(image, dtype=np.float64).reshape((-1,) + image.shape[-2:])
+    row_gradient, column_gradient = np.gradient(slices, *spacing[-2:], axis=(1, 2))
+    magnitude = np.hypot(row_gradient, column_gradient).reshape(image.shape)
+    return _ratio(float(magnitude[boundary].mean()), contrast)
+
+
+def _check_inputs(image, lesion_mask, spacing, regions):
+    image = np.asarray(image)
+    _check_dimensions(image, "image")
+    if np.shape(lesion_mask) != image.shape:
+        raise InputError(f"The lesion mask (shape {np.shape(lesion_mask)}) does not match the image "
+                         f"(shape {image.shape}): resample the mask onto the image grid first.")
+    spacing = _check_spacing(spacing, image.ndim, "image")
+    if regions is None:
+        regions = lesion_regions(lesion_mask, spacing)
+    return image, spacing, regions
+
+
+def _region_pair(image, lesion, background):
+    lesion_values = _samples(image, lesion, "lesion")
+    background_values = _samples(image, background, "background")
+    if np.ptp(lesion_values) == 0 and np.ptp(background_values) == 0 and lesion_values[0] == background_values[0]:
+        raise InputError("The image is constant over the lesion and its background: "
+                         "contrast and noise are undefined. Check that the right image was chosen.")
+    return lesion_values, background_values
+
+
+def _samples(image, region, name):
+    image = np.asarray(image)
+    region = np.asarray(region, dtype=bool)
+    if region.shape != image.shape:
+        raise InputError(f"The {name} region (shape {region.shape}) does not match the image (shape {image.shape}).")
+    values = image[region].astype(np.float64)
+    if values.size == 0:
+        raise InputError(f"The {name} region is empty: nothing to measure.")
+    if not np.all(np.isfinite(values)):
+        raise InputError(f"The image has NaN or infinite values in the {name} region.")
+    return values
+
+
+def _ratio(numerator, denominator):
+    # A noise-free synthetic background gives an infinitely good (not an undefined) CNR.
+    return float(numerator / denominator) if denominator > 0 else float("inf")
+
+
+def _check_dimensions(array, name):
+    if array.ndim not in (2, 3):
+        raise InputError(f"The {name} must be 2-D or 3-D; got {array.ndim}-D with shape {array.shape}.")
+
+
+def _check_spacing(spacing, ndim, name):
+    """Spacing in mm as a tuple of ``ndim`` floats; a 2-D array also takes a 3-D spacing (its last two)."""
+    spacing = tuple(float(value) for value in np.ravel(spacing))
+    if ndim == 2 and len(spacing) == 3:
+        spacing = spacing[1:]
+    if len(spacing) != ndim or not all(np.isfinite(value) and value > 0 for value in spacing):
+        raise InputError(f"The spacing must be {ndim} positive numbers in mm (KJI order) for the {ndim}-D "
+                         f"{name}; got {spacing}.")
+    return spacing

@@ -1,0 +1,44 @@
+"""Checks of array inputs shared by every stage's core functions."""
+
+import numpy as np
+
+from .errors import InputError
+
+
+def as_scalar_volume(image, *, name: str = "image", allow_constant: bool = False) -> np.ndarray:
+    """Validate a scalar image and return it as a (K, J, I) array (a view when possible).
+
+    Parameters
+    ----------
+    image : (J, I) or (K, J, I) array_like
+        A 2-D array is taken as a single slice.
+    name : str
+        How the input is called in error messages.
+    allow_constant : bool
+        Whether an image with a single intensity is acceptable.
+
+    Raises
+    ------
+    InputError
+        Wrong number of dimensions (vector/RGB images arrive here as 4-D),
+        non-real dtype, NaN or infinite voxels, empty or constant image.
+    """
+    array = np.asarray(image)
+    if array.ndim == 2:
+        array = array[np.newaxis]
+    if array.ndim != 3:
+        raise InputError(f"The {name} must be a 2-D or 3-D scalar image; got an array of shape {array.shape} "
+                         "(a colour/vector or time-series image?). Convert it to a single-component volume first.")
+    if array.size == 0:
+        raise InputError(f"The {name} is empty (shape {array.shape}).")
+    if not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
+        raise InputError(f"The {name} has voxel type {array.dtype}; a real-valued scalar image is needed.")
+    if np.issubdtype(array.dtype, np.floating):
+        bad = np.count_nonzero(~np.isfinite(array))
+        if bad:
+            raise InputError(f"The {name} has {bad} NaN or infinite voxel(s); replace them (e.g. with the background "
+                             "value) before processing.")
+    if not allow_constant and array.min() == array.max():
+        raise InputError(f"The {name} is constant (every voxel is {array.flat[0]}): there is no contrast to work on. "
+                         "Check that the right volume was selected.")
+    return array
