@@ -317,15 +317,14 @@ def test_segment_mask_by_id_and_by_name(scene, oblique_phantom):
     segmentation.SetReferenceImageGeometryParameterFromVolumeNode(volume)
     assert slicer.vtkSlicerSegmentationsModuleLogic.ImportLabelmapToSegmentationNode(labels, segmentation)
     segments = segmentation.GetSegmentation()
-    lesion_id = next(segments.GetNthSegmentID(n) for n in range(segments.GetNumberOfSegments())
-                     if segments.GetNthSegment(n).GetLabelValue() == oblique_phantom.lesion_label)
-    segments.GetSegment(lesion_id).SetName("lesion")
+    lesion_id = segments.GetSegmentIdBySegmentName("lesion")  # named by phantom_volume's color table
+    assert segments.GetSegment(lesion_id).GetLabelValue() == oblique_phantom.lesion_label
     lesion = oblique_phantom.labels == oblique_phantom.lesion_label
     before = scene.GetNumberOfNodes()
     assert np.array_equal(mrml.segment_mask(segmentation, lesion_id, volume), lesion)
     assert np.array_equal(mrml.segment_mask(segmentation, "lesion", volume), lesion)
     assert scene.GetNumberOfNodes() == before
-    with pytest.raises(InputError, match="no segment 'tumour'.*lesion"):
+    with pytest.raises(InputError, match="no segment 'tumour'.*liver, .*lesion"):
         mrml.segment_mask(segmentation, "tumour", volume)
 
 

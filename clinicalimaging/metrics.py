@@ -20,6 +20,7 @@ import numpy as np
 import scipy.ndimage
 
 from .errors import InputError
+from .validation import as_scalar_volume, check_spacing
 
 # 4-connected in-plane neighbourhood, applied to every slice at once.
 _IN_PLANE_CROSS = scipy.ndimage.generate_binary_structure(2, 1)[np.newaxis]
@@ -50,14 +51,17 @@ def lesion_regions(lesion_mask, spacing, *, erosion_px=1, ring_inner_px=3, ring_
     Distances are measured within each slice (slices are usually much thicker
     than pixels, so a 3-D ring would reach into neighbouring anatomy), in pixels
     of the finest in-plane axis: with square pixels that is plain pixels, with
-    non-square pixels the ring is still round in mm.
+    non-square pixels the ring is still round in mm. The defaults follow common
+    practice (``ALGORITHMS.md`` B): core eroded by 1 px, ring 3-10 px outside.
+    The ring is not limited to one tissue; for a lesion at an organ's edge it
+    also samples the neighbouring tissue, which raises the measured noise.
 
     Parameters
     ----------
     lesion_mask : (K, J, I) or (J, I) array
         Non-zero inside the lesion.
-    spacing : sequence of float
-        Voxel spacing in mm, KJI order (length 3; or 2 for a 2-D mask).
+    spacing : sequence of 3 float
+        Voxel spacing in mm, KJI order.
     erosion_px : int, optional
         The core keeps lesion pixels more than this distance (px) inside the
         edge. When erosion removes the whole lesion (a very small lesion), the
@@ -75,20 +79,20 @@ def lesion_regions(lesion_mask, spacing, *, erosion_px=1, ring_inner_px=3, ring_
     Raises
     ------
     InputError
-        Empty mask, wrong spacing, bad ring widths, or a lesion that leaves no
-        room for a background ring.
+        Empty mask, not 2-D/3-D, wrong spacing, bad ring widths, or a lesion
+        that leaves no room for a background ring.
     """
-    mask = np.asarray(lesion_mask) != 0
-    _check_dimensions(mask, "lesion mask")
-    spacing = _check_spacing(spacing, mask.ndim, "lesion mask")
+    shape = np.shape(lesion_mask)
+    volume = as_scalar_volume(np.not_equal(lesion_mask, 0).view(np.uint8), name="lesion mask",
+                              allow_constant=True).astype(bool)
+    spacing = tuple(check_spacing(spacing))
     if erosion_px < 0:
         raise InputError(f"erosion_px must be zero or positive; got {erosion_px}.")
     if not 0 < ring_inner_px <= ring_outer_px:
         raise InputError(f"The background ring needs 0 < ring_inner_px <= ring_outer_px; "
                          f"got {ring_inner_px} and {ring_outer_px} px.")
-    if not mask.any():
+    if not volume.any():
         raise InputError("The lesion mask is empty: label the lesion (non-zero voxels) and try again.")
-    volume = mask.reshape((-1,) + mask.shape[-2:])
     in_plane = np.asarray(spacing[-2:])
     sampling = in_plane / in_plane.min()
 
@@ -106,8 +110,8 @@ def lesion_regions(lesion_mask, spacing, *, erosion_px=1, ring_inner_px=3, ring_
                          f"the lesion: it fills (nearly) the whole image. Check that the right label was chosen.")
     boundary = (scipy.ndimage.binary_dilation(volume, _IN_PLANE_CROSS)
                 & ~scipy.ndimage.binary_erosion(volume, _IN_PLANE_CROSS, border_value=1))
-    return LesionRegions(lesion=core.reshape(mask.shape), background=background.reshape(mask.shape),
-                         boundary=boundary.reshape(mask.shape))
+    return LesionRegions(lesion=core.reshape(shape), background=background.reshape(shape),
+                         boundary=boundary.reshape(shape))
 
 
 def noise_std(image, background):
@@ -186,7 +190,7 @@ def edge_sharpness(image, lesion_mask, spacing, *, regions=None):
         Grey values.
     lesion_mask : array of the shape of ``image``
         Non-zero inside the lesion.
-    spacing : sequence of float
+    spacing : sequence of 3 float
         Voxel spacing in mm, KJI order.
     regions : LesionRegions, optional
         Precomputed :func:`lesion_regions` of ``lesion_mask``.
@@ -210,7 +214,7 @@ def enhancement_metrics(image, lesion_mask, spacing, *, regions=None):
         Grey values.
     lesion_mask : array of the shape of ``image``
         Non-zero inside the lesion.
-    spacing : sequence of float
+    spacing : sequence of 3 float
         Voxel spacing in mm, KJI order.
     regions : LesionRegions, optional
         Precomputed :func:`lesion_regions` of ``lesion_mask``; pass the same one
@@ -250,19 +254,19 @@ def _pooled_contrast_to_noise_ratio(lesion_values, background_values):
 
 
 def _edge_sharpness(image, spacing, boundary, contrast):
-    slices = np.asarray(image, dtype=np.float64).reshape((-1,) + image.shape[-2:])
-    row_gradient, column_gradient = np.gradient(slices, *spacing[-2:], axis=(1, 2))
-    magnitude = np.hypot(row_gradient, column_gradient).reshape(image.shape)
+    volume = as_scalar_volume(image, allow_constant=True).astype(np.float64)
+    row_gradient, column_gradient = np.gradient(volume, *spacing[1:], axis=(1, 2))
+    magnitude = np.hypot(row_gradient, column_gradient).reshape(np.shape(image))
     return _ratio(float(magnitude[boundary].mean()), contrast)
 
 
 def _check_inputs(image, lesion_mask, spacing, regions):
     image = np.asarray(image)
-    _check_dimensions(image, "image")
+    as_scalar_volume(image)
     if np.shape(lesion_mask) != image.shape:
         raise InputError(f"The lesion mask (shape {np.shape(lesion_mask)}) does not match the image "
                          f"(shape {image.shape}): resample the mask onto the image grid first.")
-    spacing = _check_spacing(spacing, image.ndim, "image")
+    spacing = tuple(check_spacing(spacing))
     if regions is None:
         regions = lesion_regions(lesion_mask, spacing)
     return image, spacing, regions
@@ -295,17 +299,3 @@ def _ratio(numerator, denominator):
     return float(numerator / denominator) if denominator > 0 else float("inf")
 
 
-def _check_dimensions(array, name):
-    if array.ndim not in (2, 3):
-        raise InputError(f"The {name} must be 2-D or 3-D; got {array.ndim}-D with shape {array.shape}.")
-
-
-def _check_spacing(spacing, ndim, name):
-    """Spacing in mm as a tuple of ``ndim`` floats; a 2-D array also takes a 3-D spacing (its last two)."""
-    spacing = tuple(float(value) for value in np.ravel(spacing))
-    if ndim == 2 and len(spacing) == 3:
-        spacing = spacing[1:]
-    if len(spacing) != ndim or not all(np.isfinite(value) and value > 0 for value in spacing):
-        raise InputError(f"The spacing must be {ndim} positive numbers in mm (KJI order) for the {ndim}-D "
-                         f"{name}; got {spacing}.")
-    return spacing

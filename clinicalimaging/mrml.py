@@ -177,8 +177,7 @@ def _describe_read_failure(path, storage):
     reader = sitk.ImageFileReader()
     reader.SetFileName(str(path))
     try:
-        with _quiet_vtk():
-            reader.ReadImageInformation()
+        reader.ReadImageInformation()
     except RuntimeError:
         return (f"Input '{path}' is not a readable image file (corrupt, truncated or not an image). "
                 f"Check the file, or export it again as {', '.join(VOLUME_EXTENSIONS)}.")
@@ -187,7 +186,7 @@ def _describe_read_failure(path, storage):
                 "needed. Extract one 3D volume (e.g. one time point) and pass that.")
     if reader.GetNumberOfComponents() > 1:
         return _vector_message(path, reader.GetNumberOfComponents())
-    details = storage.GetUserMessages().GetAllMessagesAsString().strip() if storage is not None else ""
+    details = storage.GetUserMessages().GetAllMessagesAsString().strip()
     return f"Input '{path}' could not be read as a volume. {details}".strip()
 
 
@@ -238,7 +237,7 @@ def read_volume(path, *, scene=None, name=None, labelmap=False):
         if path.stat().st_size == 0:
             raise InputError(f"Input '{path}' is empty (0 bytes). Check the file or export it again.")
         archetype = path
-    scene = scene or get_scene()
+    scene = scene if scene is not None else get_scene()
     node_class = "vtkMRMLLabelMapVolumeNode" if labelmap else "vtkMRMLScalarVolumeNode"
     node = scene.AddNewNodeByClass(node_class, scene.GenerateUniqueName(name or _default_name(path)))
     storage = scene.AddNewNodeByClass("vtkMRMLVolumeArchetypeStorageNode")
@@ -408,8 +407,6 @@ def _vtk_compatible(array, what):
         info = np.iinfo(np.int32)
         fits = array.size == 0 or (array.min() >= info.min and array.max() <= info.max)
         return array.astype(np.int32 if fits else np.float64)
-    if array.dtype == np.uint64:
-        return array.astype(np.uint32 if array.size == 0 or array.max() <= np.iinfo(np.uint32).max else np.float64)
     return array
 
 
@@ -448,7 +445,7 @@ def volume_from_array(array, *, ijk_to_ras, scene=None, name="volume", labelmap=
     matrix = np.asarray(ijk_to_ras, dtype=float)
     if matrix.shape != (4, 4):
         raise InputError(f"ijk_to_ras must be a 4x4 matrix; got shape {matrix.shape}.")
-    scene = scene or get_scene()
+    scene = scene if scene is not None else get_scene()
     node_class = "vtkMRMLLabelMapVolumeNode" if labelmap else "vtkMRMLScalarVolumeNode"
     node = scene.AddNewNodeByClass(node_class, scene.GenerateUniqueName(name))
     _set_voxels(node, array, matrix)
@@ -501,6 +498,43 @@ def new_volume_like(reference, array, *, name=None, node=None, labelmap=False):
 def _with_transform(node, reference):
     node.SetAndObserveTransformNodeID(reference.GetTransformNodeID())
     return node
+
+
+def set_label_names(label_node, label_names):
+    """Name the values of a label map with a new color table, so Slicer shows organ names.
+
+    Importing the label map into a segmentation then names each segment after its
+    label. Colors are taken from Slicer's generic ``Labels`` table when the scene
+    has it.
+
+    Parameters
+    ----------
+    label_node : vtkMRMLLabelMapVolumeNode
+        In a scene.
+    label_names : dict of int to str
+        Label value -> name; value 0 is the background.
+
+    Returns
+    -------
+    vtkMRMLColorTableNode
+        The new color table, named ``<label node name>_colors``.
+    """
+    scene = label_node.GetScene()
+    table = scene.AddNewNodeByClass("vtkMRMLColorTableNode",
+                                    scene.GenerateUniqueName(f"{label_node.GetName()}_colors"))
+    table.SetTypeToUser()
+    table.SetNumberOfColors(max(label_names) + 1)
+    table.SetColor(0, "background", 0.0, 0.0, 0.0, 0.0)
+    generic = scene.GetNodeByID("vtkMRMLColorTableNodeLabels")
+    rgba = [0.5, 0.5, 0.5, 1.0]
+    for value, name in label_names.items():
+        if generic is not None:
+            generic.GetColor(value, rgba)
+        table.SetColor(value, name, *rgba[:3], 1.0)
+    if label_node.GetDisplayNode() is None:
+        label_node.CreateDefaultDisplayNodes()
+    label_node.GetDisplayNode().SetAndObserveColorNodeID(table.GetID())
+    return table
 
 
 def sitk_image_from_volume(node):
@@ -658,7 +692,9 @@ def segment_mask(segmentation_node, segment, reference_volume):
         labelmap.SetName(f"{segmentation_node.GetName()}: {segment}")
         return label_mask_like(labelmap, reference_volume)
     finally:
-        scene.RemoveNode(labelmap)
+        displays = [labelmap.GetNthDisplayNode(index) for index in range(labelmap.GetNumberOfDisplayNodes())]
+        for node in [*displays, labelmap]:
+            scene.RemoveNode(node)
         for node_id in _node_ids(scene, "vtkMRMLColorTableNode") - color_tables_before:  # made by the export
             scene.RemoveNode(scene.GetNodeByID(node_id))
 
@@ -700,7 +736,7 @@ def table_from_rows(rows, *, name="table", scene=None, node=None):
 
     columns = list(dict.fromkeys(key for row in rows for key in row))
     if node is None:
-        scene = scene or get_scene()
+        scene = scene if scene is not None else get_scene()
         node = scene.AddNewNodeByClass("vtkMRMLTableNode", scene.GenerateUniqueName(name))
     with slicer.util.NodeModify(node):
         node.RemoveAllColumns()

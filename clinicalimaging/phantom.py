@@ -22,10 +22,10 @@ from .errors import InputError
 LABEL_NAMES = {1: "body", 2: "liver", 3: "spleen", 4: "kidney_left", 5: "kidney_right", 6: "spine", 7: "aorta",
                8: "lesion"}
 LESION_LABEL = 8
-# Tissue intensities: CT in HU, MR in arbitrary units (T1-weighted-like contrasts).
+# Tissue intensities: CT in HU (portal venous phase), MR in arbitrary units (T1-weighted-like contrasts).
 INTENSITIES = {
-    "ct": {0: -1000.0, "fat": -100.0, 1: 40.0, 2: 60.0, 3: 50.0, 4: 30.0, 5: 30.0, 6: 450.0, 7: 45.0, 8: 30.0},
-    "mr": {0: 0.0, "fat": 180.0, 1: 60.0, 2: 100.0, 3: 80.0, 4: 90.0, 5: 90.0, 6: 130.0, 7: 20.0, 8: 60.0},
+    "ct": {0: -1000.0, "fat": -100.0, 1: 50.0, 2: 100.0, 3: 110.0, 4: 160.0, 5: 160.0, 6: 450.0, 7: 150.0, 8: 70.0},
+    "mr": {0: 0.0, "fat": 180.0, 1: 60.0, 2: 100.0, 3: 80.0, 4: 90.0, 5: 90.0, 6: 130.0, 7: 20.0, 8: 80.0},
 }
 # Standard deviation of the noise: HU for CT; for MR, sigma of each Gaussian channel before the magnitude.
 NOISE_SIGMA = {"ct": 15.0, "mr": 6.0}
@@ -236,9 +236,12 @@ def phantom_volume(phantom, *, scene=None, name="phantom"):
     -------
     volume_node : vtkMRMLScalarVolumeNode
     label_node : vtkMRMLLabelMapVolumeNode
+        Its values are named after ``phantom.label_names`` (see
+        :func:`clinicalimaging.mrml.set_label_names`).
     """
     from . import mrml
 
     volume = mrml.volume_from_array(phantom.image, ijk_to_ras=phantom.ijk_to_ras, scene=scene, name=name)
     labels = mrml.new_volume_like(volume, phantom.labels, name=f"{name}_labels", labelmap=True)
+    mrml.set_label_names(labels, phantom.label_names)
     return volume, labels

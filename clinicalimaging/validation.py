@@ -42,3 +42,16 @@ def as_scalar_volume(image, *, name: str = "image", allow_constant: bool = False
         raise InputError(f"The {name} is constant (every voxel is {array.flat[0]}): there is no contrast to work on. "
                          "Check that the right volume was selected.")
     return array
+
+
+def check_spacing(spacing) -> np.ndarray:
+    """Validate a voxel spacing: three positive finite numbers in mm, KJI order.
+
+    Returns
+    -------
+    spacing : (3,) ndarray of float64
+    """
+    spacing = np.asarray(spacing, dtype=np.float64)
+    if spacing.shape != (3,) or not np.all(np.isfinite(spacing)) or np.any(spacing <= 0):
+        raise InputError(f"Voxel spacing must be three positive numbers in mm (KJI order); got {spacing.tolist()}.")
+    return spacing

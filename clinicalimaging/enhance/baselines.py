@@ -2,7 +2,8 @@
 
 Each baseline is a function ``(image, spacing) -> ndarray``: ``image`` is a KJI
 volume (a 2-D array is one slice), ``spacing`` is in mm in the same order. The
-result has the input's shape, is float32 in the input's units and, as for
+result has the input's shape, is floating point (float32 for float32 and small
+integer inputs, float64 for float64) in the input's units and, as for
 :func:`~clinicalimaging.enhance.fractional_enhance`, is clipped to the input's
 range ``[min, max]``. Like the default "2d" fractional mask, every baseline
 works in-plane, slice by slice, because clinical slices are much thicker than
@@ -13,6 +14,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from ..errors import InputError
+from ..validation import as_scalar_volume, check_spacing
 from .filter import variable_order_filter
 
 
@@ -23,7 +25,7 @@ def constant_order(image, spacing, *, order=0.5, number_of_terms=3):
     ----------
     image : (K, J, I) or (J, I) array
         Grey values.
-    spacing : sequence of float
+    spacing : sequence of 3 float
         Voxel spacing in mm, KJI order.
     order : float, optional
         Fractional order ``v`` of the Grünwald–Letnikov mask, below 1.
@@ -33,7 +35,7 @@ def constant_order(image, spacing, *, order=0.5, number_of_terms=3):
 
     Returns
     -------
-    ndarray of float32
+    ndarray of float
         Shape of ``image``, clipped to its range.
     """
     volume, spacing = _as_volume(image, spacing)
@@ -58,7 +60,7 @@ def clahe(image, spacing, *, radius_px=8, alpha=0.3, beta=0.3):
     ----------
     image : (K, J, I) or (J, I) array
         Grey values.
-    spacing : sequence of float
+    spacing : sequence of 3 float
         Voxel spacing in mm, KJI order.
     radius_px : int, optional
         Window radius in pixels (in-plane).
@@ -67,7 +69,7 @@ def clahe(image, spacing, *, radius_px=8, alpha=0.3, beta=0.3):
 
     Returns
     -------
-    ndarray of float32
+    ndarray of float
         Shape of ``image``, clipped to its range.
     """
     if radius_px < 1:
@@ -83,7 +85,7 @@ def unsharp_mask(image, spacing, *, sigma_px=1.0, amount=0.5):
     ----------
     image : (K, J, I) or (J, I) array
         Grey values.
-    spacing : sequence of float
+    spacing : sequence of 3 float
         Voxel spacing in mm, KJI order.
     sigma_px : float, optional
         Gaussian sigma in pixels; turned into mm per in-plane axis, so the
@@ -93,7 +95,7 @@ def unsharp_mask(image, spacing, *, sigma_px=1.0, amount=0.5):
 
     Returns
     -------
-    ndarray of float32
+    ndarray of float
         Shape of ``image``, clipped to its range.
     """
     if sigma_px <= 0:
@@ -112,12 +114,12 @@ def laplacian_sharpening(image, spacing):
     ----------
     image : (K, J, I) or (J, I) array
         Grey values.
-    spacing : sequence of float
+    spacing : sequence of 3 float
         Voxel spacing in mm, KJI order.
 
     Returns
     -------
-    ndarray of float32
+    ndarray of float
         Shape of ``image``, clipped to its range.
     """
     return _filter_slices(image, spacing, lambda slice_image: sitk.LaplacianSharpening(
@@ -145,18 +147,11 @@ def _filter_slices(image, spacing, slice_filter):
 
 def _as_volume(image, spacing):
     """``image`` as a float32 (K, J, I) volume and ``spacing`` as 3 floats in mm."""
-    image = np.asarray(image)
-    if image.ndim not in (2, 3):
-        raise InputError(f"The image must be 2-D or 3-D; got {image.ndim}-D with shape {image.shape}.")
-    if image.size == 0 or not np.all(np.isfinite(image)):
-        raise InputError("The image is empty or has NaN or infinite values; check the input volume.")
-    spacing = tuple(float(value) for value in np.ravel(spacing))
-    if len(spacing) == 2:
-        spacing = (1.0,) + spacing
-    if len(spacing) != 3 or not all(np.isfinite(value) and value > 0 for value in spacing):
-        raise InputError(f"The spacing must be positive numbers in mm (KJI order); got {spacing}.")
-    return image.astype(np.float32).reshape((-1,) + image.shape[-2:]), spacing
+    volume = as_scalar_volume(image, allow_constant=True).astype(np.float32)
+    return volume, tuple(check_spacing(spacing))
 
 
 def _clip_like(output, image):
-    return np.clip(output, np.min(image), np.max(image)).astype(np.float32).reshape(np.shape(image))
+    """``output`` in the input's shape and range; float64 for a float64 input, float32 otherwise."""
+    output = np.asarray(output, dtype=np.result_type(np.asarray(image).dtype, np.float32))
+    return np.clip(output, np.min(image), np.max(image)).reshape(np.shape(image))

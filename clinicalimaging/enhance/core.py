@@ -8,7 +8,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..progress import report, subrange
-from ..validation import as_scalar_volume
+from ..validation import as_scalar_volume, check_spacing
 from .filter import filter_halo, variable_order_filter
 from .fractal import intensity_range, local_fractal_dimension
 from .grunwald_letnikov import sample_offsets
@@ -67,7 +67,7 @@ def fractional_enhance(image, spacing=(1.0, 1.0, 1.0), parameters: EnhanceParame
     """
     parameters = parameters or EnhanceParameters()
     volume = as_scalar_volume(image, name="input image")
-    spacing = _check_spacing(spacing)
+    spacing = check_spacing(spacing)
     value_range = intensity_range(volume)
     low, high = volume.min(), volume.max()
     offsets = sample_offsets(parameters.mask, spacing)
@@ -113,13 +113,6 @@ def _run_on_slabs(task, slabs, progress, label: str) -> None:
             for future in futures:
                 future.cancel()
             raise
-
-
-def _check_spacing(spacing) -> np.ndarray:
-    spacing = np.asarray(spacing, dtype=np.float64)
-    if spacing.shape != (3,) or not np.all(np.isfinite(spacing)) or np.any(spacing <= 0):
-        raise InputError(f"Voxel spacing must be three positive numbers in mm (KJI order); got {spacing.tolist()}.")
-    return spacing
 
 
 def _slabs(shape) -> list[tuple[int, int]]:

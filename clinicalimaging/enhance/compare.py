@@ -1,0 +1,140 @@
+"""The fractional enhancement side by side with established methods, measured on one lesion.
+
+Every method gets the same image and every row is measured on the same regions
+(:func:`~clinicalimaging.metrics.lesion_regions` of the lesion mask), so the
+numbers compare methods, not regions. Rows, in order: the original, the
+baselines of :data:`~.baselines.BASELINES`, the paper's mode and the adaptive
+(default) mode of :func:`~.core.fractional_enhance`.
+"""
+
+import math
+
+from .. import mrml
+from ..metrics import enhancement_metrics, lesion_regions
+from ..progress import report, subrange
+from .baselines import BASELINES
+from .core import fractional_enhance
+from .parameters import EnhanceParameters
+
+#: Columns of :func:`format_table`: row key, header, width, number format.
+_TEXT_COLUMNS = (
+    ("cnr", "CNR", 9, ".3f"),
+    ("cnr_ratio", "CNR ratio", 10, ".3f"),
+    ("cnr_pooled", "pooled CNR", 11, ".3f"),
+    ("noise_std", "noise std", 11, ".4g"),
+    ("edge_sharpness", "edge sharpness (1/mm)", 22, ".4f"),
+)
+# Share of the progress bar taken by the baselines; the two fractional runs split the rest.
+_BASELINE_SHARE = 0.2
+
+
+def compare_enhancements(image, lesion_mask, spacing, *, parameters=None, progress=None):
+    """Enhance ``image`` with every method and measure each result on the lesion.
+
+    Parameters
+    ----------
+    image : (K, J, I) or (J, I) array
+        Grey values.
+    lesion_mask : array of the shape of ``image``
+        Non-zero inside the lesion.
+    spacing : sequence of 3 float
+        Voxel spacing in mm, KJI order.
+    parameters : EnhanceParameters or dict, optional
+        Parameters of the fractional enhancement (default ``EnhanceParameters()``);
+        the "paper mode" row uses them with ``mode="paper"``, the "default mode"
+        row with ``mode="adaptive"``.
+    progress : callable, optional
+        ``progress(fraction, message)``; may raise :class:`~clinicalimaging.Cancelled`.
+
+    Returns
+    -------
+    list of dict
+        One row per method: ``"method"`` (display name), the keys of
+        :func:`~clinicalimaging.metrics.enhancement_metrics` and ``"cnr_ratio"``,
+        the row's CNR divided by the original's (1 for the original; NaN when
+        the original's CNR is 0 or infinite).
+
+    Raises
+    ------
+    InputError
+        Bad image, mask or spacing, or a lesion without a background ring.
+    """
+    if isinstance(parameters, dict):
+        parameters = EnhanceParameters.from_dict(parameters)
+    parameters = parameters or EnhanceParameters()
+    regions = lesion_regions(lesion_mask, spacing)
+    original = enhancement_metrics(image, lesion_mask, spacing, regions=regions)
+    rows = [_row("original", original, original)]
+
+    for index, (name, baseline) in enumerate(BASELINES.items()):
+        report(progress, _BASELINE_SHARE * index / len(BASELINES), f"Baseline: {name}")
+        rows.append(_row(name, enhancement_metrics(baseline(image, spacing), lesion_mask, spacing, regions=regions),
+                         original))
+
+    fractional_runs = (("paper mode", parameters.replace(mode="paper")),
+                       ("default mode", parameters.replace(mode="adaptive")))
+    share = (1.0 - _BASELINE_SHARE) / len(fractional_runs)
+    for index, (name, run_parameters) in enumerate(fractional_runs):
+        start = _BASELINE_SHARE + index * share
+        result = fractional_enhance(image, spacing, run_parameters, progress=subrange(progress, start, start + share))
+        rows.append(_row(name, enhancement_metrics(result.enhanced, lesion_mask, spacing, regions=regions), original))
+    report(progress, 1.0, "Comparison done")
+    return rows
+
+
+def comparison_table(volume_node, lesion_mask, *, parameters=None, table_node=None, progress=None):
+    """:func:`compare_enhancements` of a volume node, as a table node.
+
+    Parameters
+    ----------
+    volume_node : vtkMRMLScalarVolumeNode
+        The image; never modified.
+    lesion_mask : ndarray
+        Lesion mask on the volume's voxel grid, KJI (e.g. from
+        :func:`clinicalimaging.mrml.label_mask_like` or
+        :func:`clinicalimaging.mrml.segment_mask`).
+    parameters : EnhanceParameters or dict, optional
+        As for :func:`compare_enhancements`.
+    table_node : vtkMRMLTableNode, optional
+        Receives the rows; a new node in the volume's scene when omitted.
+    progress : callable, optional
+        ``progress(fraction, message)``; may raise :class:`~clinicalimaging.Cancelled`.
+
+    Returns
+    -------
+    vtkMRMLTableNode
+        One row per method; a string column ``method`` and one double column
+        per metric. Written only after every method has run.
+    """
+    rows = compare_enhancements(mrml.array_from_volume(volume_node), lesion_mask, mrml.spacing_kji(volume_node),
+                                parameters=parameters, progress=progress)
+    return mrml.table_from_rows(rows, name=f"{volume_node.GetName()}_enhancement_comparison",
+                                scene=volume_node.GetScene(), node=table_node)
+
+
+def format_table(rows):
+    """The main columns of :func:`compare_enhancements` rows as a fixed-width text table.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Rows of :func:`compare_enhancements`.
+
+    Returns
+    -------
+    str
+        A header line and one line per method, without a trailing newline.
+    """
+    method_width = max(len("method"), *(len(row["method"]) for row in rows))
+    lines = [f"{'method':<{method_width}}" + "".join(f"{header:>{width}}" for _, header, width, _ in _TEXT_COLUMNS)]
+    for row in rows:
+        lines.append(f"{row['method']:<{method_width}}"
+                     + "".join(f"{row[key]:>{width}{number}}" for key, _, width, number in _TEXT_COLUMNS))
+    return "\n".join(lines)
+
+
+def _row(method, metrics, original):
+    reference = original["cnr"]
+    ratio = metrics["cnr"] / reference if 0 < reference < math.inf else math.nan
+    return {"method": method, "cnr": metrics["cnr"], "cnr_ratio": ratio,
+            **{key: value for key, value in metrics.items() if key != "cnr"}}
