@@ -33,6 +33,7 @@ from . import __version__
 from .enhance.parameters import EnhanceParameters
 from .errors import Cancelled, InputError
 from .parameters import describe
+from .progress import report, subrange
 
 PROGRAM = "clinicalimaging"
 EXIT_FAILURE = 1
@@ -208,6 +209,7 @@ def _progress_bar(enabled):
 
 
 def _run_enhance(arguments, progress):
+    """Each ``_run_*`` command returns the text for stdout (or None); :func:`main` prints it."""
     from . import mrml
     from .enhance.nodes import enhance_volume
 
@@ -216,49 +218,52 @@ def _run_enhance(arguments, progress):
                "fractal-dimension map": arguments.fractal_map}
     outputs = {what: Path(path) for what, path in outputs.items() if path is not None}
     check_outputs([arguments.input], [(path, "volume") for path in outputs.values()])
+    report(progress, 0.0, "Reading the input")
     input_node = mrml.read_volume(arguments.input)
     scene = input_node.GetScene()
     maps = {what: scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", scene.GenerateUniqueName(what))
             for what in ("fractional-order map", "fractal-dimension map") if what in outputs}
-    output_node = enhance_volume(input_node, None, parameters, progress=progress,
+    output_node = enhance_volume(input_node, None, parameters, progress=subrange(progress, 0.05, 0.9),
                                  order_map_node=maps.get("fractional-order map"),
                                  fractal_map_node=maps.get("fractal-dimension map"))
     nodes = {"enhanced volume": output_node, **maps}
+    report(progress, 0.9, "Writing the outputs")
     with staged_outputs(outputs.values()) as staged:
         for what, path in outputs.items():
             mrml.write_volume(nodes[what], staged[path])
-    if not arguments.quiet:
-        for what, path in outputs.items():
-            print(f"{what}: {path}")
+    return None if arguments.quiet else "\n".join(f"{what}: {path}" for what, path in outputs.items())
 
 
 def _run_evaluate_enhancement(arguments, progress):
+    """The comparison table, as text."""
     from . import mrml
     from .enhance.compare import compare_enhancements, format_table
 
     parameters = _stage_parameters(EnhanceParameters, arguments)
     if arguments.table is not None:
         check_outputs([arguments.image, arguments.label], [(arguments.table, "table")])
+    report(progress, 0.0, "Reading the image and the label map")
     image_node = mrml.read_volume(arguments.image)
     label_node = mrml.read_volume(arguments.label, labelmap=True)
     lesion_mask = mrml.label_mask_like(label_node, image_node, arguments.label_value)
     rows = compare_enhancements(mrml.array_from_volume(image_node), lesion_mask, mrml.spacing_kji(image_node),
-                                parameters=parameters, progress=progress)
+                                parameters=parameters, progress=subrange(progress, 0.05, 1.0))
     if arguments.table is not None:
         table = Path(arguments.table)
         with staged_outputs([table]) as staged:
             mrml.write_table(mrml.table_from_rows(rows, name="enhancement comparison"), staged[table])
-    print(format_table(rows))
+    return format_table(rows)
 
 
 def _run_demo(arguments, progress):
+    """Where the demo files went."""
     from .demo import run_demo
 
     written = run_demo(arguments.output_folder, kind=arguments.kind, progress=progress)
-    if not arguments.quiet:
-        print(f"Demo written to {Path(arguments.output_folder).resolve()}:")
-        for what, path in written.items():
-            print(f"  {what}: {path}")
+    if arguments.quiet:
+        return None
+    return "\n".join([f"Demo written to {Path(arguments.output_folder).resolve()}:",
+                      *(f"  {what}: {path}" for what, path in written.items())])
 
 
 def build_parser():
@@ -338,12 +343,12 @@ def main(argv=None):
     parser = build_parser()
     try:
         arguments = parser.parse_args(argv)
-    except SystemExit as exit:  # --help, --version, or a usage error argparse already reported
-        return exit.code if isinstance(exit.code, int) else EXIT_INPUT_ERROR
+    except SystemExit as stop:  # --help, --version, or a usage error argparse already reported
+        return stop.code if isinstance(stop.code, int) else EXIT_INPUT_ERROR
     show_bar = not arguments.quiet and sys.stderr.isatty()
     try:
-        with _progress_bar(show_bar) as progress:
-            arguments.run(arguments, progress)
+        with _progress_bar(show_bar) as progress:  # closed (and cleared) before the result is printed
+            result = arguments.run(arguments, progress)
     except (Cancelled, KeyboardInterrupt):
         return EXIT_INTERRUPTED
     except InputError as error:
@@ -354,8 +359,15 @@ def main(argv=None):
     except Exception as error:
         if arguments.debug:
             traceback.print_exc()
-        kind = "error" if isinstance(error, OSError) else f"internal error ({type(error).__name__})"
-        hint = "" if arguments.debug else " Run again with --debug to see the traceback."
-        print(f"{PROGRAM}: {kind}: {_one_line(error)}{hint}", file=sys.stderr)
+        if isinstance(error, MemoryError):
+            message = "error: not enough memory for this volume; close other programs or crop the volume."
+        elif isinstance(error, OSError):
+            message = f"error: {_one_line(error)}"
+        else:
+            hint = "" if arguments.debug else " Run again with --debug to see the traceback."
+            message = f"internal error ({type(error).__name__}): {_one_line(error)}{hint}"
+        print(f"{PROGRAM}: {message}", file=sys.stderr)
         return EXIT_FAILURE
+    if result:
+        print(result)
     return 0

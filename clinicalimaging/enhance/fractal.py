@@ -3,6 +3,8 @@
 Sarkar & Chaudhuri's DBC (ALGORITHMS.md A6) counts, for box side ``s``, the
 number of grey-level boxes of height ``h_s`` needed to cover the intensity
 surface above each ``s x s`` cell: ``n_s = ceil(max / h_s) - ceil(min / h_s) + 1``.
+Grey levels stay real-valued: rounding them to integers first changes the counts
+on smooth tissue, where a box often spans less than one grey level.
 The fractal dimension is the slope of ``log N_s`` against ``log(1 / r)``,
 ``r = s / M``. Per voxel, the cells are the sliding ``s x s`` neighbourhoods
 (max/min filters) and ``N_s`` averages them over a ``W x W`` window, so the slope
@@ -38,7 +40,7 @@ def box_sides(window: int) -> tuple[int, ...]:
     return tuple(s for s in BOX_SIDES if s <= window / 2)
 
 
-def local_fractal_dimension(image: np.ndarray, *, window: int = 15, smoothing: float = 1.0,
+def local_fractal_dimension(image: np.ndarray, *, window: int = 15, smoothing: float = 0.5,
                             value_range: tuple[float, float] = None) -> np.ndarray:
     """Per-voxel 2-D fractal dimension of each slice.
 
@@ -75,7 +77,7 @@ def local_fractal_dimension(image: np.ndarray, *, window: int = 15, smoothing: f
     if smoothing > 0:
         grey = ndimage.gaussian_filter(grey, sigma=(0, smoothing, smoothing), mode="reflect")
     scale = (GREY_LEVELS - 1) / max(high - low, np.finfo(np.float32).tiny)
-    grey = np.rint(np.clip((grey - low) * scale, 0, GREY_LEVELS - 1)).astype(np.uint8)
+    grey = np.clip((grey - low) * scale, 0, GREY_LEVELS - 1)
 
     sides = box_sides(window)
     log_inverse_ratio = -np.log(np.array(sides, dtype=np.float64))  # log(1/r) up to a constant
@@ -89,13 +91,14 @@ def local_fractal_dimension(image: np.ndarray, *, window: int = 15, smoothing: f
         highest, lowest = _grow_box(highest, np.maximum), _grow_box(lowest, np.minimum)
         if side not in slopes:
             continue
-        # ceil is monotone, so ceil(max / h) = max of ceil(. / h): count boxes on the extremes.
-        ceiling = np.ceil(np.arange(GREY_LEVELS) / side).astype(np.uint8)
-        boxes = np.take(ceiling, highest) - np.take(ceiling, lowest)
-        shift = -((side - 1) // 2)  # centre the box, which _grow_box anchors at its first pixel
+        # ceil is monotone, so the boxes spanned are those holding the extremes.
+        boxes = np.ceil(highest / np.float32(side))
+        boxes -= np.ceil(lowest / np.float32(side))
+        shift = (side - 1) // 2  # centre the box, which _grow_box anchors at its first pixel
         mean_boxes = ndimage.uniform_filter(boxes, size=(1, window, window), output=np.float32, mode="reflect",
                                             origin=(0, shift, shift))
-        dimension += np.float32(slopes[side]) * np.log1p(mean_boxes)  # log of the mean n_s = mean boxes + 1
+        mean_boxes += np.float32(1.0)  # the mean n_s = l - k + 1
+        dimension += np.float32(slopes[side]) * np.log(mean_boxes)
     return dimension
 
 
