@@ -19,12 +19,15 @@ a little less (about 1.8 for a steep ramp), DBC's known underestimate.
 import numpy as np
 from scipy import ndimage
 
+from ..errors import InputError
+
 #: Grey levels the image is rescaled to before box counting (G of DBC).
 GREY_LEVELS = 256
 #: Fixed-point steps per grey level.
 SUBLEVELS = 256
-#: Box sides in pixels, used up to half the window.
-BOX_SIDES = (2, 3, 4, 5, 7, 9, 11, 13, 15)
+#: Box sides in pixels, used up to half the window. Odd sides centre every box on a voxel; even ones
+#: (ALGORITHMS.md A6 suggests 2, 3, 4, 5, 7) sit half a pixel off and make the map lopsided at edges.
+BOX_SIDES = (3, 5, 7, 9, 11, 13, 15)
 
 
 def intensity_range(image: np.ndarray) -> tuple[float, float]:
@@ -41,8 +44,18 @@ def intensity_range(image: np.ndarray) -> tuple[float, float]:
 
 
 def box_sides(window: int) -> tuple[int, ...]:
-    """The box sides used for a window: ``s`` in :data:`BOX_SIDES` with ``s <= window / 2``."""
-    return tuple(s for s in BOX_SIDES if s <= window / 2)
+    """The box sides used for a window: ``s`` in :data:`BOX_SIDES` with ``s <= window / 2``.
+
+    Raises
+    ------
+    InputError
+        When the window leaves fewer than two sides, too few for a slope.
+    """
+    sides = tuple(s for s in BOX_SIDES if s <= window / 2)
+    if len(sides) < 2:
+        raise InputError(f"The fractal window ({window} px) must be at least {2 * BOX_SIDES[1]} px so that two box "
+                         f"sizes ({BOX_SIDES[0]} and {BOX_SIDES[1]} px) fit in it.")
+    return sides
 
 
 def local_fractal_dimension(image: np.ndarray, *, window: int = 15, smoothing: float = 0.5,
@@ -94,18 +107,19 @@ def local_fractal_dimension(image: np.ndarray, *, window: int = 15, smoothing: f
     dimension = np.full(image.shape, 2.0, dtype=np.float32)  # (W/s)^2 in N_s contributes exactly 2
     rows, columns = image.shape[1:]
     # Extremes over s x s boxes anchored at each pixel, grown one pixel at a time (far cheaper than
-    # a max filter per size); the edge padding lets boxes at the last rows and columns grow too.
-    highest = lowest = np.pad(grey, ((0, 0), (0, max(sides) - 1), (0, max(sides) - 1)), mode="edge")
+    # a max filter per size). Mirror padding lets every box be centred on its voxel, also at the border.
+    before, after = (max(sides) - 1) // 2, max(sides) // 2
+    highest = lowest = np.pad(grey, ((0, 0), (before, after), (before, after)), mode="symmetric")
     for side in range(2, max(sides) + 1):
         highest, lowest = _grow_box(highest, np.maximum), _grow_box(lowest, np.minimum)
         if side not in slopes:
             continue
+        centred = (slice(None), slice(before - (side - 1) // 2, before - (side - 1) // 2 + rows),
+                   slice(before - (side - 1) // 2, before - (side - 1) // 2 + columns))
         # The box index is monotone in the grey level, so the boxes spanned are those holding the extremes.
-        boxes = highest[:, :rows, :columns] // np.uint16(SUBLEVELS * side)
-        boxes -= lowest[:, :rows, :columns] // np.uint16(SUBLEVELS * side)
-        shift = (side - 1) // 2  # centre the box on the voxel
-        mean_boxes = ndimage.uniform_filter(boxes, size=(1, window, window), output=np.float32, mode="reflect",
-                                            origin=(0, shift, shift))
+        boxes = highest[centred] // np.uint16(SUBLEVELS * side)
+        boxes -= lowest[centred] // np.uint16(SUBLEVELS * side)
+        mean_boxes = ndimage.uniform_filter(boxes, size=(1, window, window), output=np.float32, mode="reflect")
         mean_boxes += np.float32(1.0)  # the mean n_s = l - k + 1
         dimension += np.float32(slopes[side]) * np.log(mean_boxes)
     return dimension

@@ -28,7 +28,7 @@ class EnhanceParameters(Parameters):
                                "that honour anisotropic voxel spacing.")
     number_of_terms: int = parameter(3, minimum=2, maximum=16,
                                      help="Grünwald-Letnikov terms per direction (3 gives the 5x5 Tiansi mask).")
-    fractal_window: int = parameter(15, unit="px", minimum=5, maximum=63,
+    fractal_window: int = parameter(15, unit="px", minimum=11, maximum=63,
                                     help="Side of the sliding window for the local fractal dimension.")
     fractal_smoothing: float = parameter(0.5, unit="px", minimum=0.0, maximum=5.0,
                                          help="Gaussian sigma of the light pre-smoothing before box counting.")
@@ -42,10 +42,10 @@ class EnhanceParameters(Parameters):
                                            help="Adaptive mode: use the 5th and 95th percentiles of the volume's "
                                                 "fractal dimension as W_min and W_max (robust to scanner scaling) "
                                                 "instead of the fixed values.")
-    order_at_low_dimension: float = parameter(0.45, minimum=-2.0, maximum=0.95,
+    order_at_low_dimension: float = parameter(0.3, minimum=-2.0, maximum=0.95,
                                               help="Adaptive mode: order where the fractal dimension is at or below "
                                                    "W_min (smooth tissue and clean edges: positive = sharpen).")
-    order_at_high_dimension: float = parameter(-0.5, minimum=-2.0, maximum=0.95,
+    order_at_high_dimension: float = parameter(-0.25, minimum=-2.0, maximum=0.95,
                                                help="Adaptive mode: order where the fractal dimension is at or above "
                                                     "W_max (rough, noisy texture: negative = fractional integration, "
                                                     "i.e. smoothing).")
