@@ -16,7 +16,7 @@ from .order_map import dimension_thresholds, order_map
 from .parameters import EnhanceParameters
 
 #: Voxels per slab: bounds the temporaries (about 10 float32 slab-sized arrays) whatever the volume size.
-SLAB_VOXELS = 1 << 21
+SLAB_VOXELS = 1 << 20
 
 
 @dataclasses.dataclass(frozen=True)
