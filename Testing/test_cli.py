@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
-from clinicalimaging.cli import build_parser, parameters_from_arguments, staged_outputs
+from clinicalimaging.cli import build_parser, parameters_from_arguments
 from clinicalimaging.demo import DEMO_FILES
 from clinicalimaging.enhance.parameters import EnhanceParameters
 from clinicalimaging.parameters import describe
@@ -283,28 +283,6 @@ def test_cli_interrupt_exits_130_and_writes_nothing(tmp_path):
     assert result.stdout == "" and result.stderr == ""
     assert sorted(path.name for path in tmp_path.iterdir()) == ["in.nrrd"]
     assert digest(source) == before
-
-
-def test_cli_staged_outputs_are_all_or_nothing(tmp_path):
-    first, second = tmp_path / "a.txt", tmp_path / "sub" / "b.txt"
-    second.parent.mkdir()
-    first.write_text("old")
-
-    with pytest.raises(RuntimeError):
-        with staged_outputs([first, second]) as staged:
-            staged[first].write_text("new")
-            staged[second].write_text("new")
-            raise RuntimeError("the second writer failed")
-    assert first.read_text() == "old" and not second.exists()
-    assert sorted(path.name for path in tmp_path.rglob("*")) == ["a.txt", "sub"]
-
-    with staged_outputs([first, second]) as staged:
-        staged[first].write_text("new")
-        staged[first].with_name("a.schema.txt").write_text("sidecar")
-        staged[second].write_text("new")
-    assert first.read_text() == second.read_text() == "new"
-    assert (tmp_path / "a.schema.txt").read_text() == "sidecar"
-    assert sorted(path.name for path in tmp_path.rglob("*")) == ["a.schema.txt", "a.txt", "b.txt", "sub"]
 
 
 def _evaluate(image, label, tmp_path, *extra):

@@ -360,3 +360,25 @@ def test_write_table_checks_the_path_first(scene, tmp_path):
     with pytest.raises(InputError, match="does not exist"):
         mrml.write_table(table, Path(tmp_path) / "no" / "t.csv")
     assert os.listdir(tmp_path) == []
+
+
+def test_staged_outputs_are_all_or_nothing(tmp_path):
+    first, second = tmp_path / "a.txt", tmp_path / "sub" / "b.txt"
+    second.parent.mkdir()
+    first.write_text("old")
+
+    with pytest.raises(RuntimeError):
+        with mrml.staged_outputs([first, second]) as staged:
+            staged[first].write_text("new")
+            staged[second].write_text("new")
+            raise RuntimeError("the second writer failed")
+    assert first.read_text() == "old" and not second.exists()
+    assert sorted(path.name for path in tmp_path.rglob("*")) == ["a.txt", "sub"]
+
+    with mrml.staged_outputs([first, second]) as staged:
+        staged[first].write_text("new")
+        staged[first].with_name("a.schema.txt").write_text("sidecar")
+        staged[second].write_text("new")
+    assert first.read_text() == second.read_text() == "new"
+    assert (tmp_path / "a.schema.txt").read_text() == "sidecar"
+    assert sorted(path.name for path in tmp_path.rglob("*")) == ["a.schema.txt", "a.txt", "b.txt", "sub"]

@@ -12,7 +12,7 @@ unit and default. Exit status: 0 on success; 2 on a usage error or an
 :class:`~clinicalimaging.errors.InputError`, with one line on stderr and no
 traceback; 130 when interrupted; 1 on any other failure (``--debug`` shows the
 traceback). Every output path is checked before any computation, and outputs are
-written all or nothing (:func:`staged_outputs`), so a failed run leaves no output file.
+written all or nothing (:func:`clinicalimaging.mrml.staged_outputs`), so a failed run leaves no output file.
 
 The same :func:`main` runs inside Slicer's batch mode::
 
@@ -22,10 +22,7 @@ The same :func:`main` runs inside Slicer's batch mode::
 
 import argparse
 import contextlib
-import os
-import shutil
 import sys
-import tempfile
 import traceback
 from pathlib import Path
 
@@ -121,77 +118,6 @@ def _stage_parameters(cls, arguments):
     return parameters_from_arguments(cls, arguments, base=base)
 
 
-def check_outputs(inputs, outputs):
-    """Check output paths before any computation.
-
-    Parameters
-    ----------
-    inputs : list of path
-        Input files or folders; no output may be one of them.
-    outputs : list of (path, kind)
-        Output files and their kind for :func:`clinicalimaging.mrml.check_output_path`.
-
-    Raises
-    ------
-    InputError
-        An output equals an input or another output, or cannot be written.
-    """
-    from . import mrml
-
-    seen = {}
-    for path, kind in outputs:
-        path = Path(mrml.check_output_path(path, kind))
-        for source in map(Path, inputs):
-            if _same_file(path, source):
-                raise InputError(f"Output '{path}' is the input file '{source}'; the input is never overwritten. "
-                                 "Choose another output path.")
-        key = path.resolve()
-        if key in seen:
-            raise InputError(f"Outputs '{seen[key]}' and '{path}' are the same file; give each output its own path.")
-        seen[key] = path
-
-
-def _same_file(first, second):
-    if first.exists() and second.exists():
-        return os.path.samefile(first, second)
-    return first.resolve() == second.resolve()
-
-
-@contextlib.contextmanager
-def staged_outputs(paths):
-    """Write several output files all or nothing.
-
-    Yields a dict mapping each final path to a path of the same name in a hidden
-    staging folder beside it (so writers still choose the format from the extension).
-    When the block ends normally, every file of each staging folder (the outputs and
-    any sidecar their writers add, e.g. a table's ``.schema.csv``) replaces its
-    namesake beside that folder. When the block raises, nothing is moved and existing
-    files keep their old content. The staging folders are always removed.
-
-    Parameters
-    ----------
-    paths : iterable of path
-        The final output files; their folders must exist and be writable.
-
-    Yields
-    ------
-    dict of Path to Path
-    """
-    paths = [Path(path) for path in paths]
-    staging = {}
-    try:
-        for path in paths:
-            if path.parent not in staging:
-                staging[path.parent] = Path(tempfile.mkdtemp(prefix=f".{PROGRAM}-", dir=path.parent))
-        yield {path: staging[path.parent] / path.name for path in paths}
-        for folder, stage in staging.items():
-            for file in sorted(stage.iterdir()):
-                os.replace(file, folder / file.name)
-    finally:
-        for stage in staging.values():
-            shutil.rmtree(stage, ignore_errors=True)
-
-
 @contextlib.contextmanager
 def _progress_bar(enabled):
     """A progress callback that draws a tqdm bar on stderr (or does nothing when disabled)."""
@@ -217,7 +143,7 @@ def _run_enhance(arguments, progress):
     outputs = {"enhanced volume": arguments.output, "fractional-order map": arguments.order_map,
                "fractal-dimension map": arguments.fractal_map}
     outputs = {what: Path(path) for what, path in outputs.items() if path is not None}
-    check_outputs([arguments.input], [(path, "volume") for path in outputs.values()])
+    mrml.check_outputs([arguments.input], [(path, "volume") for path in outputs.values()])
     report(progress, 0.0, "Reading the input")
     input_node = mrml.read_volume(arguments.input)
     scene = input_node.GetScene()
@@ -228,7 +154,7 @@ def _run_enhance(arguments, progress):
                                  fractal_map_node=maps.get("fractal-dimension map"))
     nodes = {"enhanced volume": output_node, **maps}
     report(progress, 0.9, "Writing the outputs")
-    with staged_outputs(outputs.values()) as staged:
+    with mrml.staged_outputs(outputs.values()) as staged:
         for what, path in outputs.items():
             mrml.write_volume(nodes[what], staged[path])
     return None if arguments.quiet else "\n".join(f"{what}: {path}" for what, path in outputs.items())
@@ -241,7 +167,7 @@ def _run_evaluate_enhancement(arguments, progress):
 
     parameters = _stage_parameters(EnhanceParameters, arguments)
     if arguments.table is not None:
-        check_outputs([arguments.image, arguments.label], [(arguments.table, "table")])
+        mrml.check_outputs([arguments.image, arguments.label], [(arguments.table, "table")])
     report(progress, 0.0, "Reading the image and the label map")
     image_node = mrml.read_volume(arguments.image)
     label_node = mrml.read_volume(arguments.label, labelmap=True)
@@ -249,9 +175,7 @@ def _run_evaluate_enhancement(arguments, progress):
     rows = compare_enhancements(mrml.array_from_volume(image_node), lesion_mask, mrml.spacing_kji(image_node),
                                 parameters=parameters, progress=subrange(progress, 0.05, 1.0))
     if arguments.table is not None:
-        table = Path(arguments.table)
-        with staged_outputs([table]) as staged:
-            mrml.write_table(mrml.table_from_rows(rows, name="enhancement comparison"), staged[table])
+        mrml.write_table(mrml.table_from_rows(rows, name="enhancement comparison"), arguments.table)
     return format_table(rows)
 
 

@@ -44,7 +44,7 @@ def run_demo(output_folder, *, kind="ct", parameters=None, progress=None):
     dict of str to Path
         What was written (keys of :data:`DEMO_FILES`) and where.
     """
-    from .cli import check_outputs
+    from .mrml import check_outputs
 
     output_folder = Path(output_folder)
     if output_folder.exists() and not output_folder.is_dir():
@@ -66,7 +66,6 @@ def run_demo(output_folder, *, kind="ct", parameters=None, progress=None):
 
 def _write_demo(paths, kind, parameters, progress):
     from . import mrml
-    from .cli import staged_outputs
     from .enhance.compare import compare_enhancements
     from .enhance.nodes import enhance_volume
     from .phantom import make_phantom, phantom_volume
@@ -87,7 +86,7 @@ def _write_demo(paths, kind, parameters, progress):
     report(progress, 0.95, "Writing the results")
     volumes = {"input volume": volume_node, "label map": label_node, "enhanced volume": enhanced_node,
                "fractional-order map": maps[0], "fractal-dimension map": maps[1]}
-    with staged_outputs(paths.values()) as staged:
+    with mrml.staged_outputs(paths.values()) as staged:
         for what, node in volumes.items():
             mrml.write_volume(node, staged[paths[what]])
         save_figure(image, mrml.array_from_volume(enhanced_node), mrml.array_from_volume(maps[0]),

@@ -303,23 +303,73 @@ def check_output_path(path, kind="volume"):
     return path
 
 
-@contextlib.contextmanager
-def _atomic_target(path):
-    """Yield a temporary path with the name of ``path``; on success move what was written there onto ``path``.
+def check_outputs(inputs, outputs):
+    """Check output paths before any computation.
 
-    The temporary path lies in a hidden scratch folder inside the destination folder
-    (same file system, so the final ``os.replace`` is atomic). Sidecar files the writer
-    creates beside it (e.g. a table's ``.schema.csv``) are moved too, the main file
-    last. On any failure the scratch folder is removed and ``path`` is left as it was.
+    Parameters
+    ----------
+    inputs : list of path
+        Input files or folders; no output may be one of them.
+    outputs : list of (path, kind)
+        Output files and their kind for :func:`check_output_path`.
+
+    Raises
+    ------
+    InputError
+        An output equals an input or another output, or cannot be written.
     """
-    scratch = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    temporary = scratch / path.name
+    seen = {}
+    for path, kind in outputs:
+        path = Path(check_output_path(path, kind))
+        for source in map(Path, inputs):
+            if _same_file(path, source):
+                raise InputError(f"Output '{path}' is the input file '{source}'; the input is never overwritten. "
+                                 "Choose another output path.")
+        key = path.resolve()
+        if key in seen:
+            raise InputError(f"Outputs '{seen[key]}' and '{path}' are the same file; give each output its own path.")
+        seen[key] = path
+
+
+def _same_file(first, second):
+    if first.exists() and second.exists():
+        return os.path.samefile(first, second)
+    return first.resolve() == second.resolve()
+
+
+@contextlib.contextmanager
+def staged_outputs(paths):
+    """Write several output files all or nothing.
+
+    Yields a dict mapping each final path to a path of the same name in a hidden
+    staging folder beside it (so writers still choose the format from the extension).
+    When the block ends normally, every file of each staging folder (the outputs and
+    any sidecar their writers add, e.g. a table's ``.schema.csv``) replaces its
+    namesake beside that folder. When the block raises, nothing is moved and existing
+    files keep their old content. The staging folders are always removed.
+
+    Parameters
+    ----------
+    paths : iterable of path
+        The final output files; their folders must exist and be writable.
+
+    Yields
+    ------
+    dict of Path to Path
+    """
+    paths = [Path(path) for path in paths]
+    staging = {}
     try:
-        yield temporary
-        for written in sorted(scratch.iterdir(), key=lambda file: file == temporary):
-            os.replace(written, path.parent / written.name)
+        for path in paths:
+            if path.parent not in staging:
+                staging[path.parent] = Path(tempfile.mkdtemp(prefix=".clinicalimaging-", dir=path.parent))
+        yield {path: staging[path.parent] / path.name for path in paths}
+        for folder, stage in staging.items():
+            for file in sorted(stage.iterdir()):
+                os.replace(file, folder / file.name)
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        for stage in staging.values():
+            shutil.rmtree(stage, ignore_errors=True)
 
 
 def write_volume(node, path):
@@ -350,8 +400,8 @@ def write_volume(node, path):
         raise InputError(f"Cannot write '{path}': the volume node has no image data.")
     storage = slicer.vtkMRMLVolumeArchetypeStorageNode()  # standalone: the node's storage node stays as it is
     storage.SetUseCompression(True)
-    with _atomic_target(path) as temporary:
-        storage.SetFileName(str(temporary))
+    with staged_outputs([path]) as staged:
+        storage.SetFileName(str(staged[path]))
         with _quiet_vtk():
             written = storage.WriteData(node)
         if not written:
@@ -779,8 +829,8 @@ def write_table(table_node, path):
 
     path = check_output_path(path, "table")
     storage = slicer.vtkMRMLTableStorageNode()
-    with _atomic_target(path) as temporary:
-        storage.SetFileName(str(temporary))
+    with staged_outputs([path]) as staged:
+        storage.SetFileName(str(staged[path]))
         with _quiet_vtk():
             written = storage.WriteData(table_node)
         if not written:

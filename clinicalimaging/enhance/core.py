@@ -6,7 +6,6 @@ import os
 
 import numpy as np
 
-from ..errors import InputError
 from ..progress import report, subrange
 from ..validation import as_scalar_volume, check_spacing
 from .filter import filter_halo, variable_order_filter
