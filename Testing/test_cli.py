@@ -26,7 +26,7 @@ TABLE_METHODS = 7  # original, 4 baselines, paper mode, adaptive mode
 def run_cli(*arguments, cwd=None):
     environment = {**os.environ, "COLUMNS": "250"}  # one help entry per line
     return subprocess.run([sys.executable, "-m", "clinicalimaging", *map(str, arguments)], capture_output=True,
-                          text=True, cwd=cwd, env=environment, timeout=600)
+                          encoding="utf-8", cwd=cwd, env=environment, timeout=600)
 
 
 def write_image(path, array, *, spacing=(0.8, 0.8, 2.5), direction=None, origin=(0.0, 0.0, 0.0),
@@ -277,7 +277,7 @@ def test_cli_interrupt_exits_130_and_writes_nothing(tmp_path):
                        "--order-map", {str(tmp_path / "order.nrrd")!r}]))
     """)
 
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, encoding="utf-8", timeout=600)
 
     assert result.returncode == 130, result.stderr
     assert result.stdout == "" and result.stderr == ""

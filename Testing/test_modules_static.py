@@ -194,7 +194,7 @@ def cmake_listing(tmp_path_factory):
     listing = folder / "listing.tsv"
     listing.write_text("")
     configure = subprocess.run(["cmake", "-S", str(REPOSITORY), "-B", str(folder / "build"), f"-DSlicer_DIR={stub}",
-                                f"-DLISTING={listing}"], capture_output=True, text=True)
+                                f"-DLISTING={listing}"], capture_output=True, encoding="utf-8")
     assert configure.returncode == 0, f"cmake configure failed:\n{configure.stdout}\n{configure.stderr}"
     entries = []
     for line in listing.read_text().splitlines():

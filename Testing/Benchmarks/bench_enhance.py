@@ -90,7 +90,7 @@ def measure_memory(side, array_path):
 
 def peak_memory(side, array_path):
     output = subprocess.run([sys.executable, __file__, "--measure-memory", side, str(array_path)],
-                            check=True, capture_output=True, text=True).stdout
+                            check=True, capture_output=True, encoding="utf-8").stdout
     return int(output.split()[-1])
 
 
