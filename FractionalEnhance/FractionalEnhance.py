@@ -31,7 +31,7 @@ from clinicalimaging.enhance.nodes import enhance_volume
 from clinicalimaging.enhance.parameters import EnhanceParameters
 from clinicalimaging.errors import Cancelled, InputError
 from clinicalimaging.mrml import segment_mask
-from clinicalimaging.parameters import describe
+from clinicalimaging.parameters import describe, summary
 
 #: Node reference from a comparison table to the bar chart made from it.
 COMPARISON_CHART_REFERENCE = "FractionalEnhanceComparisonChart"
@@ -135,18 +135,6 @@ class FractionalEnhanceParameterNode:
 #
 
 
-def _parameterToolTip(field: dict) -> str:
-    """Tooltip of a stage parameter's widget: help text, unit, range and default from the dataclass."""
-    unit = f" {field['unit']}" if field["unit"] else ""
-    lines = [field["help"]]
-    if field["minimum"] is not None or field["maximum"] is not None:
-        low = "-∞" if field["minimum"] is None else field["minimum"]
-        high = "∞" if field["maximum"] is None else field["maximum"]
-        lines.append(_("Range: {low} to {high}{unit}.").format(low=low, high=high, unit=unit))
-    lines.append(_("Default: {default}{unit}.").format(default=field["default"], unit=unit))
-    return "\n".join(lines)
-
-
 class FractionalEnhanceWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
     """The module panel: binds the .ui to the parameter node and runs the logic with a progress dialog."""
 
@@ -170,7 +158,7 @@ class FractionalEnhanceWidget(ScriptedLoadableModuleWidget, VTKObservationMixin)
         uiWidget.setMRMLScene(slicer.mrmlScene)
 
         for field in describe(EnhanceParameters):
-            findChildWidgetForParameter(uiWidget, field["name"]).toolTip = _parameterToolTip(field)
+            findChildWidgetForParameter(uiWidget, field["name"]).toolTip = summary(field)
 
         self.logic = FractionalEnhanceLogic()
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from . import __version__
 from .enhance.parameters import EnhanceParameters
 from .errors import Cancelled, InputError
-from .parameters import describe
+from .parameters import describe, summary
 from .progress import report, subrange
 
 PROGRAM = "clinicalimaging"
@@ -43,7 +43,7 @@ def add_parameter_options(parser, cls, *, title=None):
     """Add one ``--kebab-case`` option per field of a parameter dataclass.
 
     Each option's type comes from the field's default, its choices from the field,
-    and its help reads ``<help> [unit] (range ...; default: X)``. Options default to
+    and its help is :func:`~clinicalimaging.parameters.summary`. Options default to
     ``None`` so that :func:`parameters_from_arguments` can tell given from omitted.
 
     Parameters
@@ -57,15 +57,7 @@ def add_parameter_options(parser, cls, *, title=None):
     group = parser.add_argument_group(title or f"{cls.__name__} options")
     for field in describe(cls):
         flag = "--" + field["name"].replace("_", "-")
-        details = []
-        if field.get("minimum") is not None or field.get("maximum") is not None:
-            low = field["minimum"] if field.get("minimum") is not None else "-inf"
-            high = field["maximum"] if field.get("maximum") is not None else "inf"
-            details.append(f"range {low} to {high}")
-        details.append(f"default: {field['default']}")
-        unit = f" [{field['unit']}]" if field.get("unit") else ""
-        text = f"{field['help']}{unit} ({'; '.join(details)})".replace("%", "%%")
-        options = {"dest": _destination(cls, field["name"]), "default": None, "help": text}
+        options = {"dest": _destination(cls, field["name"]), "default": None, "help": summary(field).replace("%", "%%")}
         if field["type"] is bool:
             group.add_argument(flag, action=argparse.BooleanOptionalAction, **options)
         else:

@@ -118,3 +118,21 @@ def describe(cls: type) -> list[dict]:
     """
     return [{"name": field.name, "default": field.default, "type": type(field.default), **field.metadata}
             for field in dataclasses.fields(cls)]
+
+
+def summary(field: dict) -> str:
+    """One line for ``--help`` and tooltips: ``<help> [unit] (range a to b; default: X)``.
+
+    Parameters
+    ----------
+    field : dict
+        One entry of :func:`describe`.
+    """
+    details = []
+    if field["minimum"] is not None or field["maximum"] is not None:
+        low = field["minimum"] if field["minimum"] is not None else "-inf"
+        high = field["maximum"] if field["maximum"] is not None else "inf"
+        details.append(f"range {low} to {high}")
+    details.append(f"default: {field['default']}")
+    unit = f" [{field['unit']}]" if field["unit"] else ""
+    return f"{field['help']}{unit} ({'; '.join(details)})"
