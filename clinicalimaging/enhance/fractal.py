@@ -93,7 +93,8 @@ def local_fractal_dimension(image: np.ndarray, *, window: int = 15, smoothing: f
     low, high = value_range if value_range is not None else intensity_range(image)
     grey = image.astype(np.float32)
     if smoothing > 0:
-        grey = ndimage.gaussian_filter(grey, sigma=(0, smoothing, smoothing), mode="reflect")
+        # Two sigmas hold 95 % of the kernel; the default four sigmas add two taps weighing < 3e-4 at sigma 0.5.
+        grey = ndimage.gaussian_filter(grey, sigma=(0, smoothing, smoothing), mode="reflect", truncate=2.0)
     scale = (GREY_LEVELS - 1) / max(high - low, np.finfo(np.float32).tiny)
     # 16-bit fixed point with 1/256 of a grey level: exact enough for sub-level variations on smooth
     # tissue, and half the memory traffic of float32 in the max/min passes that dominate the cost.
@@ -105,6 +106,7 @@ def local_fractal_dimension(image: np.ndarray, *, window: int = 15, smoothing: f
     slopes = dict(zip(sides, centred / np.sum(centred ** 2)))
 
     dimension = np.full(image.shape, 2.0, dtype=np.float32)  # (W/s)^2 in N_s contributes exactly 2
+    mean_boxes = np.empty(image.shape, dtype=np.float32)
     rows, columns = image.shape[1:]
     # Extremes over s x s boxes anchored at each pixel, grown one pixel at a time (far cheaper than
     # a max filter per size). Mirror padding lets every box be centred on its voxel, also at the border.
@@ -119,9 +121,11 @@ def local_fractal_dimension(image: np.ndarray, *, window: int = 15, smoothing: f
         # The box index is monotone in the grey level, so the boxes spanned are those holding the extremes.
         boxes = highest[centred] // np.uint16(SUBLEVELS * side)
         boxes -= lowest[centred] // np.uint16(SUBLEVELS * side)
-        mean_boxes = ndimage.uniform_filter(boxes, size=(1, window, window), output=np.float32, mode="reflect")
+        ndimage.uniform_filter(boxes, size=(1, window, window), output=mean_boxes, mode="reflect")
         mean_boxes += np.float32(1.0)  # the mean n_s = l - k + 1
-        dimension += np.float32(slopes[side]) * np.log(mean_boxes)
+        np.log(mean_boxes, out=mean_boxes)
+        mean_boxes *= np.float32(slopes[side])
+        dimension += mean_boxes
     return dimension
 
 
