@@ -1,0 +1,68 @@
+"""Markups (outline points) through MRML: write, read, and map to voxel coordinates."""
+
+import numpy as np
+import pytest
+
+from clinicalimaging import InputError, mrml
+from clinicalimaging.phantom import make_phantom, phantom_volume
+
+
+@pytest.fixture(scope="module")
+def oblique_volume():
+    volume, labels = phantom_volume(make_phantom("mr", shape=(8, 40, 48), spacing=(3.0, 0.8, 0.6), oblique=True))
+    yield volume
+    for node in (volume, labels):
+        node.GetScene().RemoveNode(node)
+
+
+def test_points_round_trip_through_a_markups_file(oblique_volume, tmp_path):
+    angles = np.linspace(0, 2 * np.pi, 12, endpoint=False)
+    points = np.c_[np.full(12, 4.0), 20 + 6 * np.sin(angles), 24 + 9 * np.cos(angles)]
+    curve = mrml.markups_from_points(points, oblique_volume, name="outline")
+    assert curve.IsA("vtkMRMLMarkupsClosedCurveNode") and curve.GetNumberOfControlPoints() == 12
+    path = tmp_path / "outline.mrk.json"
+    mrml.write_markups(curve, path)
+    assert sorted(file.name for file in tmp_path.iterdir()) == ["outline.mrk.json"]
+    read = mrml.read_markups(path)
+    assert read.IsA("vtkMRMLMarkupsClosedCurveNode")
+    np.testing.assert_allclose(mrml.points_kji(read, oblique_volume), points, atol=1e-6)
+
+
+def test_point_lists_are_read_too(oblique_volume, tmp_path):
+    points = np.array([[1.0, 2.0, 3.0], [2.0, 5.0, 7.0], [3.0, 9.0, 1.0]])
+    path = tmp_path / "seeds.mrk.json"
+    mrml.write_markups(mrml.markups_from_points(points, oblique_volume, closed=False), path)
+    read = mrml.read_markups(path)
+    assert read.IsA("vtkMRMLMarkupsFiducialNode")
+    np.testing.assert_allclose(mrml.points_kji(read, oblique_volume), points, atol=1e-6)
+
+
+@pytest.mark.parametrize("content, message", [
+    (None, "does not exist"),
+    ("", "empty"),
+    ("{\"not\": \"markups\"}", "not a readable Slicer markups"),
+    ("plain text", "not a readable Slicer markups"),
+])
+def test_bad_points_files_raise_input_error(tmp_path, content, message):
+    path = tmp_path / "points.mrk.json"
+    if content is not None:
+        path.write_text(content)
+    nodes_before = mrml.get_scene().GetNumberOfNodes()
+    with pytest.raises(InputError, match=message):
+        mrml.read_markups(path)
+    assert mrml.get_scene().GetNumberOfNodes() == nodes_before
+
+
+def test_a_markups_file_without_points_is_refused(oblique_volume, tmp_path):
+    empty = mrml.get_scene().AddNewNodeByClass("vtkMRMLMarkupsClosedCurveNode", "empty")
+    path = tmp_path / "empty.mrk.json"
+    mrml.write_markups(empty, path)
+    with pytest.raises(InputError, match="no points"):
+        mrml.read_markups(path)
+
+
+def test_points_file_must_be_json(tmp_path):
+    path = tmp_path / "points.csv"
+    path.write_text("1,2,3\n")
+    with pytest.raises(InputError, match=".mrk.json"):
+        mrml.read_markups(path)
