@@ -55,3 +55,15 @@ def check_spacing(spacing) -> np.ndarray:
     if spacing.shape != (3,) or not np.all(np.isfinite(spacing)) or np.any(spacing <= 0):
         raise InputError(f"Voxel spacing must be three positive numbers in mm (KJI order); got {spacing.tolist()}.")
     return spacing
+
+
+def as_binary_mask(mask, *, name: str = "mask") -> np.ndarray:
+    """Validate a mask (any non-zero voxel is inside) and return it as a boolean (K, J, I) array.
+
+    Parameters
+    ----------
+    mask : (J, I) or (K, J, I) array_like
+    name : str
+        How the mask is called in error messages.
+    """
+    return as_scalar_volume(np.not_equal(mask, 0).view(np.uint8), name=name, allow_constant=True).astype(bool)

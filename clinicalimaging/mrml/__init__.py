@@ -1,0 +1,43 @@
+"""The one door to MRML: files <-> nodes, node <-> (array, geometry), output nodes, tables, markups.
+
+Every other part of the package reaches MRML through these functions. They work in
+two places with the same code:
+
+- inside 3D Slicer, on ``slicer.mrmlScene``;
+- standalone on the ``slicer-core`` wheel, on one scene created on first use together
+  with the module logics Slicer would create (colors, volumes, segmentations, markups,
+  tables), see :func:`get_scene`.
+
+Arrays are in MRML's KJI order (``array[k, j, i]``); spacings are in mm in the same
+order. Geometry is the node's 4x4 IJK-to-RAS matrix (origin, spacing and direction
+cosines, oblique included). Files are read like Slicer's ``loadVolume`` does, so a file
+stored left-handed gets its k axis flipped while its physical geometry stays right.
+
+Modules: ``scene`` (the scene), ``paths`` (output checks and staging),
+``volume_files`` and ``dicom`` (reading and writing volumes), ``volumes`` (arrays and
+geometry), ``images`` (SimpleITK), ``labels``, ``segmentations``, ``tables``,
+``markups``. Import the names from here.
+"""
+
+from .images import sitk_image_from_volume, volume_from_sitk_image
+from .labels import label_mask_like, set_label_names
+from .markups import markups_from_points, points_kji, read_markups, write_markups
+from .paths import OUTPUT_EXTENSIONS, VOLUME_EXTENSIONS, check_output_path, check_outputs, staged_outputs
+from .scene import get_scene
+from .segmentations import segment_mask
+from .tables import table_from_rows, write_table
+from .volume_files import read_volume, write_volume
+from .volumes import array_from_volume, ijk_to_ras, new_volume_like, spacing_kji, volume_from_array
+
+__all__ = [
+    "VOLUME_EXTENSIONS", "OUTPUT_EXTENSIONS",
+    "get_scene",
+    "check_output_path", "check_outputs", "staged_outputs",
+    "read_volume", "write_volume",
+    "array_from_volume", "spacing_kji", "ijk_to_ras", "volume_from_array", "new_volume_like",
+    "sitk_image_from_volume", "volume_from_sitk_image",
+    "set_label_names", "label_mask_like",
+    "segment_mask",
+    "table_from_rows", "write_table",
+    "read_markups", "points_kji", "markups_from_points", "write_markups",
+]

@@ -1,0 +1,135 @@
+"""Output paths: allowed extensions, checks before computing, all-or-nothing writing."""
+
+import contextlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from ..errors import InputError
+
+VOLUME_EXTENSIONS = (".nrrd", ".nhdr", ".nii", ".nii.gz", ".mha")
+OUTPUT_EXTENSIONS = {
+    "volume": (".nrrd", ".nii", ".nii.gz", ".mha"),
+    "table": (".csv", ".tsv"),
+    "segmentation": (".seg.nrrd",),
+    "markups": (".mrk.json",),
+    "figure": (".png",),
+}
+
+
+def _extension(path, extensions):
+    """The entry of ``extensions`` that ``path`` ends with (longest first), or None."""
+    name = Path(path).name.lower()
+    return next((ext for ext in sorted(extensions, key=len, reverse=True) if name.endswith(ext)), None)
+
+
+def check_output_path(path, kind="volume"):
+    """Check, before any computation, that an output can be written to ``path``.
+
+    Parameters
+    ----------
+    path : str or Path
+        The output file.
+    kind : {"volume", "table", "segmentation", "markups", "figure"}
+        What will be written; decides the allowed extensions (volume: ``.nrrd``,
+        ``.nii``, ``.nii.gz``, ``.mha``; table: ``.csv``, ``.tsv``; segmentation:
+        ``.seg.nrrd``; markups: ``.mrk.json``; figure: ``.png``).
+
+    Returns
+    -------
+    Path
+        ``path`` as a Path.
+
+    Raises
+    ------
+    InputError
+        Unsupported extension, missing or non-writable folder, or ``path`` is a folder.
+    """
+    if kind not in OUTPUT_EXTENSIONS:
+        raise InputError(f"Unknown output kind '{kind}'; use one of {', '.join(OUTPUT_EXTENSIONS)}.")
+    path = Path(path)
+    extensions = OUTPUT_EXTENSIONS[kind]
+    if _extension(path, extensions) is None:
+        raise InputError(f"Output '{path}' has an unsupported extension for a {kind}; "
+                         f"use one of {', '.join(extensions)}.")
+    if path.is_dir():
+        raise InputError(f"Output '{path}' is a folder; give a file name ending in {extensions[0]}.")
+    folder = path.parent
+    if not folder.is_dir():
+        problem = "is not a folder" if folder.exists() else "does not exist"
+        raise InputError(f"Output folder '{folder}' {problem}. Create it or choose another output path for "
+                         f"'{path.name}'.")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InputError(f"Output folder '{folder}' is not writable. Choose a folder you can write to for "
+                         f"'{path.name}'.")
+    return path
+
+
+def check_outputs(inputs, outputs):
+    """Check output paths before any computation.
+
+    Parameters
+    ----------
+    inputs : list of path
+        Input files or folders; no output may be one of them.
+    outputs : list of (path, kind)
+        Output files and their kind for :func:`check_output_path`.
+
+    Raises
+    ------
+    InputError
+        An output equals an input or another output, or cannot be written.
+    """
+    seen = {}
+    for path, kind in outputs:
+        path = Path(check_output_path(path, kind))
+        for source in map(Path, inputs):
+            if _same_file(path, source):
+                raise InputError(f"Output '{path}' is the input file '{source}'; the input is never overwritten. "
+                                 "Choose another output path.")
+        key = path.resolve()
+        if key in seen:
+            raise InputError(f"Outputs '{seen[key]}' and '{path}' are the same file; give each output its own path.")
+        seen[key] = path
+
+
+def _same_file(first, second):
+    if first.exists() and second.exists():
+        return os.path.samefile(first, second)
+    return first.resolve() == second.resolve()
+
+
+@contextlib.contextmanager
+def staged_outputs(paths):
+    """Write several output files all or nothing.
+
+    Yields a dict mapping each final path to a path of the same name in a hidden
+    staging folder beside it (so writers still choose the format from the extension).
+    When the block ends normally, every file of each staging folder (the outputs and
+    any sidecar their writers add, e.g. a table's ``.schema.csv``) replaces its
+    namesake beside that folder. When the block raises, nothing is moved and existing
+    files keep their old content. The staging folders are always removed.
+
+    Parameters
+    ----------
+    paths : iterable of path
+        The final output files; their folders must exist and be writable.
+
+    Yields
+    ------
+    dict of Path to Path
+    """
+    paths = [Path(path) for path in paths]
+    staging = {}
+    try:
+        for path in paths:
+            if path.parent not in staging:
+                staging[path.parent] = Path(tempfile.mkdtemp(prefix=".clinicalimaging-", dir=path.parent))
+        yield {path: staging[path.parent] / path.name for path in paths}
+        for folder, stage in staging.items():
+            for file in sorted(stage.iterdir()):
+                os.replace(file, folder / file.name)
+    finally:
+        for stage in staging.values():
+            shutil.rmtree(stage, ignore_errors=True)

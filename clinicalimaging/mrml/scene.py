@@ -1,0 +1,75 @@
+"""The MRML scene to work in: Slicer's, or one standalone scene with the module logics."""
+
+import contextlib
+import types
+
+_standalone = None
+
+
+def get_scene():
+    """The MRML scene to work in.
+
+    Inside Slicer this is ``slicer.mrmlScene``. Standalone, one scene is created on the
+    first call, with the colors, volumes, segmentations, markups and tables logics
+    attached, and is then installed as ``slicer.mrmlScene`` (with a
+    ``slicer.modules.<name>.logic()`` shim) so ``slicer.util`` works on it.
+
+    Returns
+    -------
+    vtkMRMLScene
+    """
+    import slicer
+
+    scene = getattr(slicer, "mrmlScene", None)
+    if scene is not None:
+        return scene
+    global _standalone
+    if _standalone is None:
+        _standalone = _create_standalone_scene()
+    scene, logics = _standalone
+    slicer.mrmlScene = scene
+    slicer.modules = types.SimpleNamespace(
+        **{key: types.SimpleNamespace(logic=(lambda logic=logic: logic)) for key, logic in logics.items()})
+    return scene
+
+
+def _create_standalone_scene():
+    """A scene plus the module logics the Slicer application would create (SLICER_CORE §1).
+
+    The returned logics must stay referenced: deleting the color logic removes its
+    color tables from the scene.
+    """
+    import slicer
+
+    scene = slicer.vtkMRMLScene()
+    application_logic = slicer.vtkSlicerApplicationLogic()
+    application_logic.SetMRMLScene(scene)
+    colors = slicer.vtkMRMLColorLogic()
+    colors.SetMRMLScene(scene)
+    application_logic.SetColorLogic(colors)
+    application_logic.SetModuleLogic("Colors", colors)
+    logics = {"colors": colors}
+    for key, module, logic_class in [("volumes", "Volumes", slicer.vtkSlicerVolumesLogic),
+                                     ("segmentations", "Segmentations", slicer.vtkSlicerSegmentationsModuleLogic),
+                                     ("markups", "Markups", slicer.vtkSlicerMarkupsLogic),
+                                     ("tables", "Tables", slicer.vtkSlicerTablesLogic)]:
+        logic = logic_class()
+        logic.SetMRMLApplicationLogic(application_logic)
+        logic.SetMRMLScene(scene)
+        application_logic.SetModuleLogic(module, logic)
+        logics[key] = logic
+    logics["application"] = application_logic
+    return scene, logics
+
+
+@contextlib.contextmanager
+def _quiet_vtk():
+    """Silence VTK/ITK error and warning output; failures are reported as InputError instead."""
+    import vtk
+
+    previous = vtk.vtkObject.GetGlobalWarningDisplay()
+    vtk.vtkObject.GlobalWarningDisplayOff()
+    try:
+        yield
+    finally:
+        vtk.vtkObject.SetGlobalWarningDisplay(previous)

@@ -1,0 +1,150 @@
+"""Volume node <-> (KJI array, IJK-to-RAS geometry); new volume nodes from arrays."""
+
+import numpy as np
+
+from ..errors import InputError
+from .scene import get_scene
+
+# dtypes that vtk cannot hold, and what they become (pitfall 7 of SLICER_CORE.md).
+_SAFE_DTYPES = {np.dtype(np.bool_): np.uint8, np.dtype(np.float16): np.float32}
+
+
+def array_from_volume(node):
+    """A copy of the voxel array of a volume node.
+
+    Parameters
+    ----------
+    node : vtkMRMLVolumeNode
+
+    Returns
+    -------
+    ndarray, shape (K, J, I)
+        The voxels, in the node's dtype.
+    """
+    import slicer
+
+    if node is None or node.GetImageData() is None:
+        raise InputError(f"Volume '{node.GetName() if node else None}' has no image data.")
+    return slicer.util.arrayFromVolume(node).copy()
+
+
+def spacing_kji(node):
+    """Voxel spacing of a volume node in mm, in KJI order (slice spacing first)."""
+    return tuple(float(value) for value in reversed(node.GetSpacing()))
+
+
+def ijk_to_ras(node):
+    """The (4, 4) IJK-to-RAS matrix of a volume node (origin, spacing, direction cosines) in mm."""
+    import vtk
+
+    import slicer
+
+    matrix = vtk.vtkMatrix4x4()
+    node.GetIJKToRASMatrix(matrix)
+    return slicer.util.arrayFromVTKMatrix(matrix)
+
+
+def _vtk_compatible(array, what):
+    """``array`` as 3D KJI in a dtype vtk accepts (SLICER_CORE pitfall 7)."""
+    array = np.asarray(array)
+    if array.ndim == 2:
+        array = array[np.newaxis]
+    if array.ndim != 3:
+        raise InputError(f"{what} must be a 2D or 3D array (KJI); got shape {array.shape}.")
+    if array.dtype in _SAFE_DTYPES:
+        return array.astype(_SAFE_DTYPES[array.dtype])
+    if array.dtype == np.int64:
+        info = np.iinfo(np.int32)
+        fits = array.size == 0 or (array.min() >= info.min and array.max() <= info.max)
+        return array.astype(np.int32 if fits else np.float64)
+    return array
+
+
+def _set_voxels(node, array, matrix):
+    import slicer
+
+    node.SetIJKToRASMatrix(slicer.util.vtkMatrixFromArray(np.asarray(matrix, dtype=float)))
+    slicer.util.updateVolumeFromArray(node, array)
+    if node.GetScene() is not None and node.GetDisplayNode() is None:
+        node.CreateDefaultDisplayNodes()
+
+
+def volume_from_array(array, *, ijk_to_ras, scene=None, name="volume", labelmap=False):
+    """A new volume node holding ``array`` with the given geometry.
+
+    Parameters
+    ----------
+    array : ndarray, shape (K, J, I) or (J, I)
+        Voxels; int64 becomes int32 (float64 when out of range), bool becomes uint8,
+        float16 becomes float32.
+    ijk_to_ras : array_like, shape (4, 4)
+        IJK-to-RAS matrix in mm.
+    scene : vtkMRMLScene, optional
+        Default :func:`get_scene`.
+    name : str
+        Node name, made unique in the scene.
+    labelmap : bool
+        Create a ``vtkMRMLLabelMapVolumeNode`` instead of a scalar volume node.
+
+    Returns
+    -------
+    vtkMRMLScalarVolumeNode or vtkMRMLLabelMapVolumeNode
+        The node, with display nodes, in ``scene``.
+    """
+    array = _vtk_compatible(array, "The volume array")
+    matrix = np.asarray(ijk_to_ras, dtype=float)
+    if matrix.shape != (4, 4):
+        raise InputError(f"ijk_to_ras must be a 4x4 matrix; got shape {matrix.shape}.")
+    scene = scene if scene is not None else get_scene()
+    node_class = "vtkMRMLLabelMapVolumeNode" if labelmap else "vtkMRMLScalarVolumeNode"
+    node = scene.AddNewNodeByClass(node_class, scene.GenerateUniqueName(name))
+    _set_voxels(node, array, matrix)
+    return node
+
+
+def new_volume_like(reference, array, *, name=None, node=None, labelmap=False):
+    """A volume with exactly the geometry of ``reference`` and the voxels of ``array``.
+
+    Parameters
+    ----------
+    reference : vtkMRMLVolumeNode
+        Gives origin, spacing, direction cosines and parent transform; never modified.
+    array : ndarray, shape (K, J, I)
+        Voxels; must have the reference's shape. dtypes are converted as in
+        :func:`volume_from_array`.
+    name : str, optional
+        Node name; default ``<reference name>_label`` or ``<reference name>_output``
+        for a new node, unchanged for an updated one.
+    node : vtkMRMLVolumeNode, optional
+        Update this node instead of creating one.
+    labelmap : bool
+        For a new node: a ``vtkMRMLLabelMapVolumeNode``.
+
+    Returns
+    -------
+    vtkMRMLVolumeNode
+        ``node``, or the new node in the reference's scene (or :func:`get_scene`).
+    """
+    array = _vtk_compatible(array, "The output array")
+    reference_shape = tuple(reversed(reference.GetImageData().GetDimensions())) if reference.GetImageData() else None
+    if array.shape != reference_shape:
+        raise InputError(f"The output array has shape {array.shape} (KJI) but the reference volume "
+                         f"'{reference.GetName()}' has shape {reference_shape}; they must match.")
+    if node is reference:
+        raise InputError(f"The output node must differ from the input volume '{reference.GetName()}'; "
+                         "choose or create another output volume.")
+    matrix = ijk_to_ras(reference)
+    if node is None:
+        suffix = "label" if labelmap else "output"
+        return _with_transform(volume_from_array(array, ijk_to_ras=matrix, scene=reference.GetScene(),
+                                                 name=name or f"{reference.GetName()}_{suffix}",
+                                                 labelmap=labelmap), reference)
+    if name:
+        node.SetName(name)
+    _set_voxels(node, array, matrix)
+    return _with_transform(node, reference)
+
+
+def _with_transform(node, reference):
+    node.SetAndObserveTransformNodeID(reference.GetTransformNodeID())
+    return node

@@ -1,0 +1,183 @@
+"""Array-level lesion segmentation from outline points.
+
+The chain of the paper (section 2.3), with the steps it leaves open filled in from
+ALGORITHMS.md C–E and P:
+
+1. preprocessing (:func:`clinicalimaging.preprocess.refine_lesion_mask`): ROI from the
+   outline points, Otsu, largest component, opening/closing/hole filling, the
+   manual-or-processed rule;
+2. linear interpolation along K to near-isotropic spacing, masks through signed
+   distances (:mod:`.resample`);
+3. rough 3-D segmentation by a threshold level set started from the preprocessed
+   mask (:mod:`.levelset`);
+4. per-voxel 2-D + 3-D features (:mod:`.features`) of the voxels in a band around the
+   rough surface and of training voxels sampled from its confident interior and
+   exterior (plus the user's scribbles);
+5. a self-paced SVM (:class:`.self_paced.SelfPacedSVC`) trained on those and applied
+   in the band;
+6. morphological clean-up (:mod:`.postprocess`) and the way back to the input grid.
+"""
+
+import dataclasses
+
+import numpy as np
+
+from ..errors import InputError
+from ..preprocess import RoiBox, refine_lesion_mask
+from ..progress import report, subrange
+from ..validation import as_scalar_volume, check_spacing
+from .features import voxel_features
+from .levelset import rough_segmentation, signed_distance_to_surface
+from .parameters import SegmentParameters
+from .postprocess import clean_mask
+from .resample import image_back_to_grid, isotropic_spacing, mask_back_to_grid, resample_image_z, resample_mask_z
+from .self_paced import SelfPacedSVC
+
+#: Label values of a seed (scribble) map.
+LESION_SEED, BACKGROUND_SEED = 1, 2
+
+
+@dataclasses.dataclass(frozen=True)
+class SegmentResult:
+    """Output of :func:`segment_lesion`; volumes have the input's shape (KJI)."""
+
+    mask: np.ndarray
+    """Final lesion mask (uint8)."""
+    margin: np.ndarray
+    """Signed classifier margin (float32): the SVM decision value in the uncertain band, +1 in the confident
+    interior, -1 elsewhere; the lesion is where it is positive (before clean-up)."""
+    rough_mask: np.ndarray
+    """Level-set (rough) segmentation (uint8)."""
+    initial_mask: np.ndarray
+    """Preprocessed outline mask that started the level set (uint8)."""
+    roi: RoiBox
+    """The region of interest the computation ran in."""
+    classifier: SelfPacedSVC
+    """The trained classifier (for inspection, e.g. ``history_``)."""
+
+
+def segment_lesion(image, points_kji, spacing=(1.0, 1.0, 1.0), parameters: SegmentParameters = None, *,
+                   seeds=None, progress=None) -> SegmentResult:
+    """Segment one lesion outlined by a few points.
+
+    Parameters
+    ----------
+    image : (K, J, I) array_like
+        Scalar volume, KJI order (enhance it first if wanted).
+    points_kji : (N, 3) array_like
+        Outline points in continuous voxel coordinates (k, j, i), at least 3 per
+        outlined slice, on one or more slices.
+    spacing : sequence of 3 float
+        Voxel spacing in mm, KJI order.
+    parameters : SegmentParameters, optional
+    seeds : (K, J, I) array_like of int, optional
+        Scribbles: :data:`LESION_SEED` (1) marks lesion, :data:`BACKGROUND_SEED` (2)
+        background; 0 unmarked. They join the training voxels and override the
+        result where they are.
+    progress : callable, optional
+        ``progress(fraction, message)``; may raise :class:`~clinicalimaging.Cancelled`.
+
+    Returns
+    -------
+    SegmentResult
+
+    Raises
+    ------
+    InputError
+        Bad image, points or seeds (see the steps), or no voxels to train on.
+    """
+    parameters = parameters or SegmentParameters()
+    volume = as_scalar_volume(image, name="input image")
+    spacing = check_spacing(spacing)
+    seeds = _check_seeds(seeds, volume.shape)
+    report(progress, 0.0, "Preprocessing the outline")
+    initial, details = refine_lesion_mask(volume, points_kji, spacing, margin_px=parameters.margin_px,
+                                          radius_px=parameters.disk_radius_px, progress=subrange(progress, 0.0, 0.1))
+    roi = details.roi
+    crop = volume[roi.slices].astype(np.float32)
+    target_spacing = isotropic_spacing(spacing)
+    image_iso, spacing_iso = resample_image_z(crop, spacing, target_spacing)
+    initial_iso, _ = resample_mask_z(initial[roi.slices], spacing, target_spacing)
+
+    report(progress, 0.1, "Level set")
+    rough_iso = rough_segmentation(image_iso, initial_iso, spacing_iso, iterations=parameters.level_set_iterations,
+                                   progress=subrange(progress, 0.1, 0.25))
+    distance = signed_distance_to_surface(rough_iso, spacing_iso)
+    # Small lesions: keep a confident interior by narrowing the band to half the lesion's depth.
+    half_width = min(parameters.band_mm, 0.5 * float(distance.max()))
+    band = np.abs(distance) <= half_width
+    # Background training voxels come from a shell outside the band: the tissue the lesion must be told from.
+    outside = (distance < -half_width) & (distance >= -half_width - parameters.background_shell_mm)
+    labels = np.where(distance > half_width, 1, np.where(outside, 0, -1))
+    if seeds is not None:
+        seeds_iso = [resample_mask_z(seeds[roi.slices] == value, spacing, target_spacing)[0].astype(bool)
+                     for value in (LESION_SEED, BACKGROUND_SEED)]
+        labels[seeds_iso[0]], labels[seeds_iso[1]] = 1, 0
+        band &= ~(seeds_iso[0] | seeds_iso[1])
+    training = _sample_training_voxels(labels, parameters.training_voxels, parameters.seed)
+
+    described = band | training
+    features, _ = voxel_features(image_iso, spacing_iso, mask=described, distance_to_surface=distance,
+                                 progress=subrange(progress, 0.25, 0.8))
+    in_training = training[described]
+    classifier = SelfPacedSVC(random_state=parameters.seed, class_weight="balanced",
+                              pace=None if parameters.classifier == "self-paced" else float("inf"))
+    report(progress, 0.8, "Training the self-paced SVM")
+    classifier.fit(features[in_training], labels[training])
+    margin_iso = np.where(labels == 1, 1.0, -1.0).astype(np.float32)
+    margin_iso[band] = classifier.decision_function(features[band[described]])
+    if seeds is not None:
+        margin_iso[seeds_iso[0]], margin_iso[seeds_iso[1]] = 1.0, -1.0
+
+    report(progress, 0.95, "Clean-up")
+    lesion_iso = clean_mask(margin_iso > 0, spacing_iso, radius_mm=parameters.cleanup_radius_mm,
+                            keep="touching_seed", seed_mask=initial_iso if initial_iso.any() else None)
+    result = SegmentResult(
+        mask=_paste(mask_back_to_grid(lesion_iso, spacing_iso, crop.shape, spacing), roi, volume.shape, np.uint8),
+        margin=_paste(image_back_to_grid(margin_iso, spacing_iso, crop.shape, spacing), roi, volume.shape,
+                      np.float32, fill=-1.0),
+        rough_mask=_paste(mask_back_to_grid(rough_iso, spacing_iso, crop.shape, spacing), roi, volume.shape,
+                          np.uint8),
+        initial_mask=initial.astype(np.uint8), roi=roi, classifier=classifier)
+    report(progress, 1.0, "Segmentation done")
+    return result
+
+
+def _check_seeds(seeds, shape):
+    if seeds is None:
+        return None
+    seeds = np.asarray(seeds)
+    if seeds.ndim == 2:
+        seeds = seeds[np.newaxis]
+    if seeds.shape != tuple(shape):
+        raise InputError(f"The seed label map has shape {seeds.shape} but the image has {tuple(shape)}; "
+                         "draw the seeds on the input volume's grid.")
+    unknown = sorted(set(np.unique(seeds).tolist()) - {0, LESION_SEED, BACKGROUND_SEED})
+    if unknown:
+        raise InputError(f"The seed label map holds values {unknown}; use {LESION_SEED} for lesion and "
+                         f"{BACKGROUND_SEED} for background.")
+    if not (seeds == LESION_SEED).any() or not (seeds == BACKGROUND_SEED).any():
+        raise InputError("The seed label map needs both classes: some lesion (1) and some background (2) "
+                         "scribbles. Add the missing class or leave the seeds out.")
+    return seeds
+
+
+def _sample_training_voxels(labels, per_class, seed):
+    """A seeded, class-balanced sample of at most ``per_class`` voxels of each class (labels 0 and 1)."""
+    random = np.random.default_rng(seed)
+    training = np.zeros(labels.shape, dtype=bool)
+    for value, name in ((1, "inside"), (0, "outside")):
+        candidates = np.flatnonzero(labels == value)
+        if len(candidates) < 10:
+            raise InputError(f"Too few confident voxels {name} the rough lesion surface to train on "
+                             f"({len(candidates)}). Draw the outline closer to the lesion border, or lower "
+                             "band_mm.")
+        chosen = random.choice(candidates, size=min(per_class, len(candidates)), replace=False)
+        training.flat[chosen] = True
+    return training
+
+
+def _paste(crop_values, roi, shape, dtype, fill=0):
+    full = np.full(shape, fill, dtype=dtype)
+    full[roi.slices] = crop_values
+    return full

@@ -1,0 +1,44 @@
+"""Parameters of the lesion segmentation from outline points."""
+
+import dataclasses
+
+from ..parameters import Parameters, parameter
+
+
+@dataclasses.dataclass(frozen=True)
+class SegmentParameters(Parameters):
+    """Everything that controls :func:`clinicalimaging.segment.segment_lesion`.
+
+    Pixel-valued parameters keep the paper's units (its 20-pixel ROI margin and
+    5-pixel disk); everything else is in mm.
+    """
+
+    margin_px: int = parameter(20, unit="px", minimum=0, maximum=200,
+                               help="In-plane margin added around the outline points' bounding rectangle "
+                                    "(the paper's 20 pixels).")
+    margin_z_mm: float = parameter(5.0, unit="mm", minimum=0.0, maximum=100.0,
+                                   help="Margin added along the slice axis beyond the outlined slices.")
+    disk_radius_px: int = parameter(5, unit="px", minimum=0, maximum=20,
+                                    help="Radius of the disk for opening, closing and hole filling of the "
+                                         "lesion mask (the paper's 5 pixels).")
+    level_set_iterations: int = parameter(200, minimum=1, maximum=5000,
+                                          help="Iterations of the threshold level set (rough segmentation).")
+    band_mm: float = parameter(2.0, unit="mm", minimum=0.5, maximum=20.0,
+                               help="Half-width of the uncertain band around the rough surface that the "
+                                    "self-paced SVM re-classifies (at most half the rough lesion's depth); "
+                                    "voxels farther inside or outside train it.")
+    background_shell_mm: float = parameter(6.0, unit="mm", minimum=1.0, maximum=50.0,
+                                           help="Thickness of the shell outside the band from which background "
+                                                "training voxels are drawn.")
+    training_voxels: int = parameter(20000, minimum=200, maximum=1000000,
+                                     help="Training voxels per class at most (a seeded class-balanced sample).")
+    classifier: str = parameter("self-paced", choices=("self-paced", "svm"),
+                                help="'self-paced': the self-paced SVM of the paper; 'svm': the same SVM "
+                                     "trained on all samples at once.")
+    top_features: int = parameter(0, minimum=0, maximum=200,
+                                  help="Keep only the k most important features (0 = all).")
+    cleanup_radius_mm: float = parameter(1.0, unit="mm", minimum=0.0, maximum=10.0,
+                                         help="Radius of the final morphological opening and closing.")
+    seed: int = parameter(0, minimum=0, maximum=2**31 - 1,
+                          help="Seed of every random choice (sampling, kernel approximation).")
+
