@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from .paths import check_output_path, staged_outputs
+from .paths import check_output_path, write_node
 from .scene import _quiet_vtk, get_scene
 from .volumes import ijk_to_ras
 
@@ -112,9 +112,4 @@ def write_markups(markups_node, path):
     """Write a markups node as ``.mrk.json`` (LPS coordinates, Slicer's default), atomically."""
     path = check_output_path(path, "markups")
     storage = markups_node.CreateDefaultStorageNode()  # the class that keeps this markups type complete
-    with staged_outputs([path]) as staged:
-        storage.SetFileName(str(staged[path]))
-        with _quiet_vtk():
-            written = storage.WriteData(markups_node)
-        if not written:
-            raise OSError(f"Could not write markups '{markups_node.GetName()}' to '{path}'.")
+    write_node(storage, markups_node, path, "markups")

@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 from ..errors import InputError
+from .scene import _quiet_vtk
 
 VOLUME_EXTENSIONS = (".nrrd", ".nhdr", ".nii", ".nii.gz", ".mha")
 OUTPUT_EXTENSIONS = {
@@ -133,3 +134,23 @@ def staged_outputs(paths):
     finally:
         for stage in staging.values():
             shutil.rmtree(stage, ignore_errors=True)
+
+
+def write_node(storage, node, path, what):
+    """Write ``node`` with ``storage`` (a storage node outside any scene) to ``path``, atomically.
+
+    Goes through :func:`staged_outputs`; ``what`` names the node's kind in the
+    error message.
+
+    Raises
+    ------
+    OSError
+        The writer failed (e.g. disk full).
+    """
+    with staged_outputs([path]) as staged:
+        storage.SetFileName(str(staged[path]))
+        with _quiet_vtk():
+            written = storage.WriteData(node)
+        if not written:
+            details = storage.GetUserMessages().GetAllMessagesAsString().strip()
+            raise OSError(f"Could not write {what} '{node.GetName()}' to '{path}'. {details}".strip())

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from .paths import check_output_path, staged_outputs
-from .scene import _quiet_vtk, get_scene
+from .paths import check_output_path, write_node
+from .scene import get_scene
 
 
 def _is_number(value):
@@ -81,10 +81,4 @@ def write_table(table_node, path):
 
     path = check_output_path(path, "table")
     storage = slicer.vtkMRMLTableStorageNode()
-    with staged_outputs([path]) as staged:
-        storage.SetFileName(str(staged[path]))
-        with _quiet_vtk():
-            written = storage.WriteData(table_node)
-        if not written:
-            details = storage.GetUserMessages().GetAllMessagesAsString().strip()
-            raise OSError(f"Could not write table '{table_node.GetName()}' to '{path}'. {details}".strip())
+    write_node(storage, table_node, path, "table")

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from .dicom import _dicom_files
-from .paths import VOLUME_EXTENSIONS, _extension, check_output_path, staged_outputs
+from .paths import VOLUME_EXTENSIONS, _extension, check_output_path, write_node
 from .scene import _quiet_vtk, get_scene
 
 
@@ -133,10 +133,4 @@ def write_volume(node, path):
         raise InputError(f"Cannot write '{path}': the volume node has no image data.")
     storage = slicer.vtkMRMLVolumeArchetypeStorageNode()  # standalone: the node's storage node stays as it is
     storage.SetUseCompression(True)
-    with staged_outputs([path]) as staged:
-        storage.SetFileName(str(staged[path]))
-        with _quiet_vtk():
-            written = storage.WriteData(node)
-        if not written:
-            details = storage.GetUserMessages().GetAllMessagesAsString().strip()
-            raise OSError(f"Could not write volume '{node.GetName()}' to '{path}'. {details}".strip())
+    write_node(storage, node, path, "volume")
