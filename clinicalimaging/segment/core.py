@@ -101,6 +101,8 @@ def segment_lesion(image, points_kji, spacing=(1.0, 1.0, 1.0), parameters: Segme
 
     report(progress, 0.1, "Level set")
     rough_iso = rough_segmentation(image_iso, initial_iso, spacing_iso, iterations=parameters.level_set_iterations,
+                                   curvature=parameters.level_set_curvature,
+                                   threshold_cap=parameters.level_set_threshold_cap,
                                    progress=subrange(progress, 0.1, 0.25))
     distance = signed_distance_to_surface(rough_iso, spacing_iso)
     # Small lesions: keep a confident interior by narrowing the band to half the lesion's depth.

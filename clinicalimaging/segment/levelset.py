@@ -62,12 +62,12 @@ def signed_distance_to_surface(mask, spacing):
 
 
 def rough_segmentation(image, initial_mask, spacing, *, iterations=200, curvature=0.5,
-                       threshold_sigmas=2.5, smoothing_mm=0.5, progress=None):
+                       threshold_sigmas=2.5, threshold_cap=0.5, smoothing_mm=0.5, progress=None):
     """Evolve a level set from an initial mask to the lesion's boundary.
 
     The lesion's intensity range is the seed's mean -/+ ``threshold_sigmas``
-    standard deviations (``ALGORITHMS.md`` E), each side capped half-way to the
-    tissue around the initial mask on that side. The seed is the deeper half of
+    standard deviations (``ALGORITHMS.md`` E), each side capped at
+    ``threshold_cap`` of the way to the tissue around the initial mask on that side. The seed is the deeper half of
     the initial mask, so that a mask drawn somewhat too large still samples the
     lesion rather than its surroundings. The front's speed follows
     ``ThresholdSegmentationLevelSetImageFilter`` (propagation 1, maximum RMS
@@ -91,6 +91,13 @@ def rough_segmentation(image, initial_mask, spacing, *, iterations=200, curvatur
     threshold_sigmas : float
         ``k`` of the threshold method: intensities within ``k`` standard
         deviations of the seed mean count as lesion (notebooks: 1.5-3.5).
+    threshold_cap : float
+        In (0, 1]: fraction of the way from the seed mean to the median of the
+        surrounding tissue (on each side) beyond which the range never reaches,
+        so a low-contrast lesion does not leak into its organ. Half-way (the
+        default) suits a full 3-D initial mask; from an outline on one slice it
+        shrinks small lesions by their partial-volume rim, and the segmentation
+        chain uses 0.9 (:class:`~.parameters.SegmentParameters`).
     smoothing_mm : float
         Standard deviation (mm) of the Gaussian applied to the image before the
         threshold speed; 0 for none.
@@ -112,9 +119,10 @@ def rough_segmentation(image, initial_mask, spacing, *, iterations=200, curvatur
     spacing = check_spacing(spacing)
     if inside.shape != volume.shape:
         raise InputError(f"The initial mask (shape {inside.shape}) does not match the image (shape {volume.shape}).")
-    if iterations < 1 or curvature < 0 or threshold_sigmas <= 0 or smoothing_mm < 0:
-        raise InputError("Level set: iterations must be >= 1, curvature >= 0, threshold_sigmas > 0 and "
-                         f"smoothing_mm >= 0; got {iterations}, {curvature}, {threshold_sigmas}, {smoothing_mm}.")
+    if iterations < 1 or curvature < 0 or threshold_sigmas <= 0 or smoothing_mm < 0 or not 0 < threshold_cap <= 1:
+        raise InputError("Level set: iterations must be >= 1, curvature >= 0, threshold_sigmas > 0, "
+                         "threshold_cap in (0, 1] and smoothing_mm >= 0; got "
+                         f"{iterations}, {curvature}, {threshold_sigmas}, {threshold_cap}, {smoothing_mm}.")
     if not inside.any():
         raise InputError("The initial mask of the level set is empty: outline the lesion first.")
     report(progress, 0.0, "Level set: initialising")
@@ -124,7 +132,8 @@ def rough_segmentation(image, initial_mask, spacing, *, iterations=200, curvatur
     if smoothing_mm > 0:
         feature = sitk.SmoothingRecursiveGaussian(feature, smoothing_mm)
     lower, upper = _lesion_intensity_range(volume, sitk.GetArrayViewFromImage(feature),
-                                           _in_plane_signed_distance(inside, spacing), threshold_sigmas)
+                                           _in_plane_signed_distance(inside, spacing), threshold_sigmas,
+                                           threshold_cap)
     level_set = sitk.ThresholdSegmentationLevelSetImageFilter()
     level_set.SetLowerThreshold(lower)
     level_set.SetUpperThreshold(upper)
@@ -151,17 +160,17 @@ def _in_plane_signed_distance(inside, spacing):
     return distance
 
 
-def _lesion_intensity_range(volume, feature, distance, threshold_sigmas):
-    """Threshold range of the seed: ``mean - k sigma .. mean + k sigma``, each side capped at half the contrast.
+def _lesion_intensity_range(volume, feature, distance, threshold_sigmas, threshold_cap):
+    """Threshold range of the seed: ``mean - k sigma .. mean + k sigma``, each side capped at ``threshold_cap``.
 
     ``distance`` is the in-slice signed distance of :func:`_in_plane_signed_distance`.
     The seed is the deeper half of the initial mask (depth ``d``: its largest
     inside distance); the surroundings are the pixels between ``d`` and ``2 d``
     outside it on the same slices. The mean is taken on the smoothed feature image, ``sigma`` on the
-    unsmoothed image (noise and texture). On each side, the range stops half-way
-    to the median of the surrounding voxels on that side (brighter, darker than
-    the mean), where the edge of a blurred step lies: ``k sigma`` alone lets a
-    low-contrast lesion leak into its organ.
+    unsmoothed image (noise and texture). On each side, the range stops at
+    ``threshold_cap`` of the way to the median of the surrounding voxels on that
+    side (brighter, darker than the mean): ``k sigma`` alone lets a low-contrast
+    lesion leak into its organ.
     """
     depth = float(np.nanmax(distance))
     seed = distance >= depth / 2
@@ -172,8 +181,10 @@ def _lesion_intensity_range(volume, feature, distance, threshold_sigmas):
     mean = float(feature[seed].mean())
     half_width = threshold_sigmas * float(volume[seed].std())
     brighter, darker = surroundings[surroundings > mean], surroundings[surroundings < mean]
-    upper = min(mean + half_width, (mean + float(np.median(brighter))) / 2) if brighter.size else mean + half_width
-    lower = max(mean - half_width, (mean + float(np.median(darker))) / 2) if darker.size else mean - half_width
+    upper = (min(mean + half_width, mean + threshold_cap * (float(np.median(brighter)) - mean)) if brighter.size
+             else mean + half_width)
+    lower = (max(mean - half_width, mean + threshold_cap * (float(np.median(darker)) - mean)) if darker.size
+             else mean - half_width)
     return lower, upper
 
 

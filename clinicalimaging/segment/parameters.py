@@ -23,6 +23,12 @@ class SegmentParameters(Parameters):
                                          "lesion mask (the paper's 5 pixels).")
     level_set_iterations: int = parameter(200, minimum=1, maximum=5000,
                                           help="Iterations of the threshold level set (rough segmentation).")
+    level_set_curvature: float = parameter(0.2, minimum=0.0, maximum=5.0,
+                                           help="Weight of the level set's curvature (smoothness) term; the "
+                                                "propagation weight is 1.")
+    level_set_threshold_cap: float = parameter(0.9, minimum=0.05, maximum=1.0,
+                                               help="How far (fraction) from the lesion's mean towards the "
+                                                    "surrounding tissue the level set's intensity range may reach.")
     band_mm: float = parameter(2.0, unit="mm", minimum=0.5, maximum=20.0,
                                help="Half-width of the uncertain band around the rough surface that the "
                                     "self-paced SVM re-classifies (at most half the rough lesion's depth); "
@@ -37,7 +43,7 @@ class SegmentParameters(Parameters):
                                      "trained on all samples at once.")
     top_features: int = parameter(0, minimum=0, maximum=200,
                                   help="Keep only the k most important features (0 = all).")
-    cleanup_radius_mm: float = parameter(1.0, unit="mm", minimum=0.0, maximum=10.0,
+    cleanup_radius_mm: float = parameter(0.5, unit="mm", minimum=0.0, maximum=10.0,
                                          help="Radius of the final morphological opening and closing.")
     seed: int = parameter(0, minimum=0, maximum=2**31 - 1,
                           help="Seed of every random choice (sampling, kernel approximation).")
