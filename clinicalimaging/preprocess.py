@@ -188,7 +188,7 @@ def outline_mask(points_kji, shape):
     return mask
 
 
-def refine_lesion_mask(image, points_kji, spacing, *, margin_px=20, radius_px=5, tolerance_px=2,
+def refine_lesion_mask(image, points_kji, spacing, *, margin_px=20, margin_z_mm=5.0, radius_px=5, tolerance_px=2,
                        lesion_is_bright=None, progress=None):
     """The paper's lesion mask from outline points: Otsu, largest component, morphology, manual-or-processed rule.
 
@@ -231,6 +231,8 @@ def refine_lesion_mask(image, points_kji, spacing, *, margin_px=20, radius_px=5,
         ``details.roi``; the refinement itself works in pixels).
     margin_px : int
         In-plane ROI margin in pixels (the paper's 20).
+    margin_z_mm : float
+        ROI margin along K in mm (see :func:`outline_roi`).
     radius_px : int
         Radius in pixels of the disk of the opening and the closing (the paper's 5).
     tolerance_px : int
@@ -262,7 +264,7 @@ def refine_lesion_mask(image, points_kji, spacing, *, margin_px=20, radius_px=5,
     for name, value in (("radius_px", radius_px), ("tolerance_px", tolerance_px)):
         if not (isinstance(value, (int, np.integer)) and value >= 0):
             raise InputError(f"{name} must be a whole number of pixels >= 0; got {value!r}.")
-    roi = outline_roi(points_kji, image.shape, spacing, margin_px=margin_px)
+    roi = outline_roi(points_kji, image.shape, spacing, margin_px=margin_px, margin_z_mm=margin_z_mm)
     manual = outline_mask(points_kji, image.shape)
     in_plane = roi.slices[1:]
     outlined = np.flatnonzero(manual.any(axis=(1, 2)))

@@ -92,6 +92,7 @@ def segment_lesion(image, points_kji, spacing=(1.0, 1.0, 1.0), parameters: Segme
     seeds = _check_seeds(seeds, volume.shape)
     report(progress, 0.0, "Preprocessing the outline")
     initial, details = refine_lesion_mask(volume, points_kji, spacing, margin_px=parameters.margin_px,
+                                          margin_z_mm=_margin_z_mm(points_kji, spacing, parameters),
                                           radius_px=parameters.disk_radius_px, progress=subrange(progress, 0.0, 0.1))
     roi = details.roi
     crop = volume[roi.slices].astype(np.float32)
@@ -143,6 +144,19 @@ def segment_lesion(image, points_kji, spacing=(1.0, 1.0, 1.0), parameters: Segme
         initial_mask=initial.astype(np.uint8), roi=roi, classifier=classifier)
     report(progress, 1.0, "Segmentation done")
     return result
+
+
+def _margin_z_mm(points_kji, spacing, parameters):
+    """The ROI's margin along K: at least the outline's largest in-plane extent.
+
+    An outline on one slice says nothing about the lesion's height; a lesion is
+    about as tall as it is wide, so the ROI reaches that far above and below.
+    """
+    points = np.asarray(points_kji, dtype=np.float64)
+    if points.ndim != 2 or points.shape[1] != 3 or not np.all(np.isfinite(points)):
+        return parameters.margin_z_mm  # refine_lesion_mask reports the bad points
+    extent_mm = float(np.max(np.ptp(points[:, 1:], axis=0) * spacing[1:]))
+    return max(parameters.margin_z_mm, extent_mm)
 
 
 def _check_seeds(seeds, shape):

@@ -17,7 +17,8 @@ class SegmentParameters(Parameters):
                                help="In-plane margin added around the outline points' bounding rectangle "
                                     "(the paper's 20 pixels).")
     margin_z_mm: float = parameter(5.0, unit="mm", minimum=0.0, maximum=100.0,
-                                   help="Margin added along the slice axis beyond the outlined slices.")
+                                   help="Margin added along the slice axis beyond the outlined slices (at least "
+                                        "the outline's in-plane extent: a lesion is about as tall as wide).")
     disk_radius_px: int = parameter(5, unit="px", minimum=0, maximum=20,
                                     help="Radius of the disk for opening, closing and hole filling of the "
                                          "lesion mask (the paper's 5 pixels).")
