@@ -128,7 +128,8 @@ def segment_lesion(image, points_kji, spacing=(1.0, 1.0, 1.0), parameters: Segme
     report(progress, 0.8, "Training the self-paced SVM")
     classifier.fit(features[in_training], labels[training])
     margin_iso = np.where(labels == 1, 1.0, -1.0).astype(np.float32)
-    margin_iso[band] = classifier.decision_function(features[band[described]])
+    if band.any():  # a rough surface with no voxel within half_width (e.g. a cut-off organ) has no band
+        margin_iso[band] = classifier.decision_function(features[band[described]])
     if seeds is not None:
         margin_iso[seeds_iso[0]], margin_iso[seeds_iso[1]] = 1.0, -1.0
 

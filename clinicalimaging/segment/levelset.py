@@ -166,7 +166,8 @@ def _lesion_intensity_range(volume, feature, distance, threshold_sigmas, thresho
     ``distance`` is the in-slice signed distance of :func:`_in_plane_signed_distance`.
     The seed is the deeper half of the initial mask (depth ``d``: its largest
     inside distance); the surroundings are the pixels between ``d`` and ``2 d``
-    outside it on the same slices. The mean is taken on the smoothed feature image, ``sigma`` on the
+    outside it on the same slices (all the pixels beside it when the crop is too
+    tight for that ring; no cap at all when there are none). The mean is taken on the smoothed feature image, ``sigma`` on the
     unsmoothed image (noise and texture). On each side, the range stops at
     ``threshold_cap`` of the way to the median of the surrounding voxels on that
     side (brighter, darker than the mean): ``k sigma`` alone lets a low-contrast
@@ -175,9 +176,8 @@ def _lesion_intensity_range(volume, feature, distance, threshold_sigmas, thresho
     depth = float(np.nanmax(distance))
     seed = distance >= depth / 2
     surroundings = feature[(distance <= -depth) & (distance >= -2 * depth)]
-    if surroundings.size == 0:
-        raise InputError("The crop leaves no room around the initial mask: enlarge the region of interest "
-                         "so that it holds some tissue around the lesion.")
+    if surroundings.size == 0:  # a mask reaching the crop's edges: whatever lies beside it, if anything
+        surroundings = feature[distance < 0]
     mean = float(feature[seed].mean())
     half_width = threshold_sigmas * float(volume[seed].std())
     brighter, darker = surroundings[surroundings > mean], surroundings[surroundings < mean]

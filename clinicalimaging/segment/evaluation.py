@@ -1,0 +1,243 @@
+"""The self-paced segmentation against its own stages and "Grow from seeds", from a simulated clinician's outline.
+
+A reference lesion mask stands in for the clinician: :func:`simulate_outline` places
+about 12 points on the lesion's boundary on its largest axial slice, and every method
+of :func:`compare_segmentations` gets those same points. Each result is measured
+against the whole reference mask (all slices) with Dice and HD95
+(:mod:`clinicalimaging.metrics`).
+
+Arrays are in KJI order (``array[k, j, i]``), spacing in mm in the same order,
+points in continuous voxel coordinates ``(k, j, i)``.
+"""
+
+import math
+import time
+
+import numpy as np
+
+from ..errors import InputError
+from ..metrics import dice, hausdorff_95
+from ..preprocess import refine_lesion_mask
+from ..progress import report, subrange
+from ..validation import as_binary_mask, as_scalar_volume, check_spacing
+from .baselines import growcut_segment
+from .core import segment_lesion
+from .parameters import SegmentParameters
+
+#: Step in px along each ray of :func:`simulate_outline` at which the lesion is sampled.
+_RAY_STEP_PX = 0.05
+#: Fraction of its progress at which :func:`~.core.segment_lesion` has finished the level set.
+_LEVEL_SET_DONE = 0.25
+#: Columns of :func:`format_segmentation_table`: row key, header, width, number format.
+_SEGMENTATION_COLUMNS = (
+    ("dice", "Dice", 8, ".3f"),
+    ("hd95_mm", "HD95 (mm)", 11, ".2f"),
+    ("seconds", "time (s)", 10, ".2f"),
+)
+
+
+def simulate_outline(lesion_mask, *, count=12, seed=0):
+    """Outline points a clinician might click around a lesion on its largest axial slice.
+
+    On the slice ``k`` with the most lesion pixels, ``count`` rays leave the lesion's
+    centroid on that slice at evenly spaced angles (the first at an angle drawn from
+    ``seed``, the others every ``360 / count`` degrees). Each point is where its ray
+    leaves the farthest lesion pixel it passes: the exit through that pixel's edge,
+    so the point lies on the lesion's boundary. Taking the farthest crossing makes
+    every point a point of the outer boundary for a non-convex lesion (a ray that
+    leaves the lesion through a concavity and re-enters it further out ends on the
+    far side), and works when the centroid falls outside the lesion. A lesion cut
+    by the image edge gets points on that edge. A ray that
+    meets no lesion pixel (possible only for a lesion in pieces) gives no point.
+
+    Parameters
+    ----------
+    lesion_mask : (K, J, I) or (J, I) array_like
+        Non-zero inside the lesion.
+    count : int
+        Number of rays (points), at least 3.
+    seed : int
+        Seed of the starting angle.
+
+    Returns
+    -------
+    points : (N, 3) ndarray of float64
+        Continuous voxel coordinates (k, j, i), in order of angle (a closed outline),
+        all with the same integer ``k``; ``N <= count``.
+
+    Raises
+    ------
+    InputError
+        An empty mask, ``count < 3``, or fewer than 3 rays meeting the lesion.
+    """
+    mask = as_binary_mask(lesion_mask, name="lesion mask")
+    if not (isinstance(count, (int, np.integer)) and count >= 3):
+        raise InputError(f"An outline needs at least 3 points; got count={count!r}.")
+    areas = mask.sum(axis=(1, 2))
+    if not areas.any():
+        raise InputError("The lesion mask is empty: there is no lesion to outline. Check the label value.")
+    k = int(np.argmax(areas))
+    plane = mask[k]
+    centre = np.argwhere(plane).mean(axis=0)
+    offset = np.random.default_rng(seed).uniform(0.0, 2.0 * math.pi / count)
+    steps = np.arange(0.0, float(np.hypot(*plane.shape)), _RAY_STEP_PX)
+    points = []
+    for angle in offset + 2.0 * math.pi * np.arange(count) / count:
+        direction = np.array([math.sin(angle), math.cos(angle)])
+        pixels = np.floor(centre + steps[:, np.newaxis] * direction + 0.5).astype(int)
+        valid = np.all((pixels >= 0) & (pixels < plane.shape), axis=1)
+        hits = np.flatnonzero(valid)[plane[pixels[valid, 0], pixels[valid, 1]]]
+        if hits.size:
+            points.append((k, *_exit_point(centre, direction, pixels[hits[-1]])))
+    if len(points) < 3:
+        raise InputError(f"Only {len(points)} of {count} rays from the lesion's centroid on slice {k} met the "
+                         "lesion; it is too scattered to outline.")
+    # A lesion cut by the image edge: keep the points on the edge, not a rounding error beyond it.
+    return np.clip(np.array(points, dtype=np.float64), -0.5, np.array(mask.shape) - 0.5)
+
+
+def compare_segmentations(image, lesion_mask, spacing, *, parameters=None, progress=None):
+    """Segment a lesion with every method from one simulated outline and measure each against the reference.
+
+    Rows, in order:
+
+    - ``"preprocessing"``: :func:`clinicalimaging.preprocess.refine_lesion_mask`
+      (the outlined slice only);
+    - ``"level set"``: the rough level-set mask of the self-paced run
+      (``SegmentResult.rough_mask``); its time is the self-paced run's until the level
+      set had finished;
+    - ``"plain SVM"``: :func:`~.core.segment_lesion` with ``classifier="svm"``;
+    - ``"self-paced SVM"``: :func:`~.core.segment_lesion` with ``parameters`` (the default);
+    - ``"grow from seeds"``: :func:`~.baselines.growcut_segment` with the same ROI margins.
+
+    Parameters
+    ----------
+    image : (K, J, I) array_like
+        Scalar image, KJI order.
+    lesion_mask : array_like, the shape of ``image``
+        Reference lesion, non-zero inside.
+    spacing : sequence of 3 float
+        Voxel spacing in mm, KJI order.
+    parameters : SegmentParameters or dict, optional
+        Parameters of the self-paced row (default ``SegmentParameters()``); the other
+        rows share its margins, disk radius and seed.
+    progress : callable, optional
+        ``progress(fraction, message)``; may raise :class:`~clinicalimaging.Cancelled`.
+
+    Returns
+    -------
+    list of dict
+        ``{"method", "dice", "hd95_mm", "seconds", "error"}`` per method, ``"error"``
+        ``None`` when it ran. A method that returns an empty mask has Dice 0 and HD95
+        ``inf``; one that refuses the input (raises :class:`InputError`, e.g. an ROI
+        that leaves the level set no room) has Dice and HD95 NaN and its message in
+        ``"error"``, and the other methods still run.
+
+    Raises
+    ------
+    InputError
+        Bad image or spacing, a mask of another shape, an empty reference or one
+        that cannot be outlined (:func:`simulate_outline`).
+    """
+    if isinstance(parameters, dict):
+        parameters = SegmentParameters.from_dict(parameters)
+    parameters = parameters or SegmentParameters()
+    volume = as_scalar_volume(image)
+    spacing = check_spacing(spacing)
+    reference = as_binary_mask(lesion_mask, name="reference lesion mask")
+    if reference.shape != volume.shape:
+        raise InputError(f"The reference lesion mask (shape {reference.shape}) does not match the image (shape "
+                         f"{volume.shape}): resample it onto the image grid first.")
+    points = simulate_outline(reference, seed=parameters.seed)
+
+    level_set_done = []
+    default_progress = subrange(progress, 0.45, 0.85)
+
+    def timed_progress(fraction, message):
+        if fraction >= _LEVEL_SET_DONE and not level_set_done:
+            level_set_done.append(time.perf_counter())
+        report(default_progress, fraction, message)
+
+    report(progress, 0.0, "Preprocessing")
+    preprocessed = _Run(refine_lesion_mask, volume, points, spacing, margin_px=parameters.margin_px,
+                        radius_px=parameters.disk_radius_px)
+    report(progress, 0.05, "Plain SVM")
+    plain = _Run(segment_lesion, volume, points, spacing, parameters.replace(classifier="svm"),
+                 progress=subrange(progress, 0.05, 0.45))
+    default = _Run(segment_lesion, volume, points, spacing, parameters, progress=timed_progress)
+    report(progress, 0.85, "Grow from seeds")
+    grown = _Run(growcut_segment, volume, points, spacing, margin_px=parameters.margin_px,
+                 margin_z_mm=parameters.margin_z_mm)
+    level_set_seconds = level_set_done[0] - default.started if level_set_done else default.seconds
+    rows = [
+        _row("preprocessing", preprocessed, lambda result: result[0], reference, spacing),
+        _row("level set", default, lambda result: result.rough_mask, reference, spacing, seconds=level_set_seconds),
+        _row("plain SVM", plain, lambda result: result.mask, reference, spacing),
+        _row("self-paced SVM", default, lambda result: result.mask, reference, spacing),
+        _row("grow from seeds", grown, lambda result: result, reference, spacing),
+    ]
+    report(progress, 1.0, "Comparison done")
+    return rows
+
+
+def format_rows(rows, columns):
+    """Rows of dicts as a fixed-width text table: a left-aligned ``"method"`` column, then number columns.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Each with a ``"method"`` string and the keys of ``columns``.
+    columns : sequence of (key, header, width, format)
+        One right-aligned column per entry: the row key, its header, its width in
+        characters and a format spec for its numbers (e.g. ``".3f"``).
+
+    Returns
+    -------
+    str
+        A header line and one line per row, without a trailing newline.
+    """
+    method_width = max(len("method"), *(len(row["method"]) for row in rows))
+    lines = [f"{'method':<{method_width}}" + "".join(f"{header:>{width}}" for _, header, width, _ in columns)]
+    for row in rows:
+        lines.append(f"{row['method']:<{method_width}}"
+                     + "".join(f"{row[key]:>{width}{number}}" for key, _, width, number in columns))
+    return "\n".join(lines)
+
+
+def format_segmentation_table(rows):
+    """Rows of :func:`compare_segmentations` as a fixed-width text table (Dice, HD95 in mm, time in s).
+
+    The messages of methods that failed follow the table, one line each.
+    """
+    failures = [f"{row['method']} failed: {row['error']}" for row in rows if row.get("error")]
+    return "\n".join([format_rows(rows, _SEGMENTATION_COLUMNS), *failures])
+
+
+def _exit_point(centre, direction, pixel):
+    """Where the ray ``centre + t * direction`` (t > 0) leaves the square of ``pixel`` (row, column)."""
+    exits = [(pixel[axis] + 0.5 * math.copysign(1.0, step) - centre[axis]) / step
+             for axis, step in enumerate(direction) if abs(step) > 1e-12]
+    return centre + min(exits) * direction
+
+
+class _Run:
+    """One method's run: its result (``None`` when it raised :class:`InputError`), the error and the time taken."""
+
+    def __init__(self, function, *args, **kwargs):
+        self.started = time.perf_counter()
+        self.result, self.error = None, None
+        try:
+            self.result = function(*args, **kwargs)
+        except InputError as error:
+            self.error = str(error)
+        self.seconds = time.perf_counter() - self.started
+
+
+def _row(method, run, get_mask, reference, spacing, *, seconds=None):
+    row = {"method": method, "dice": math.nan, "hd95_mm": math.nan,
+           "seconds": run.seconds if seconds is None else seconds, "error": run.error}
+    if run.error is None:
+        mask = np.asarray(get_mask(run.result)) != 0
+        row["dice"] = dice(mask, reference)
+        row["hd95_mm"] = hausdorff_95(mask, reference, spacing) if mask.any() else math.inf
+    return row
