@@ -9,21 +9,7 @@ from clinicalimaging.metrics import dice
 from clinicalimaging.phantom import make_phantom
 from clinicalimaging.segment.core import segment_lesion
 from clinicalimaging.segment.parameters import SegmentParameters
-
-
-def _outline(phantom, count=12):
-    """``count`` points on the lesion boundary of its largest slice, as a clinician would click them."""
-    lesion = phantom.labels == phantom.lesion_label
-    k = int(np.argmax(lesion.sum(axis=(1, 2))))
-    centre_j, centre_i = ndimage.center_of_mass(lesion[k])
-    points = []
-    for angle in np.linspace(0, 2 * np.pi, count, endpoint=False):
-        radius = 0.0
-        while lesion[k, int(round(centre_j + (radius + 0.5) * np.sin(angle))),
-                     int(round(centre_i + (radius + 0.5) * np.cos(angle)))]:
-            radius += 0.5
-        points.append((k, centre_j + radius * np.sin(angle), centre_i + radius * np.cos(angle)))
-    return np.array(points), lesion
+from outline import lesion_outline
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +18,7 @@ def phantom():
 
 
 def test_chain_segments_the_phantom_lesion_within_its_roi(phantom):
-    points, lesion = _outline(phantom)
+    points, lesion = lesion_outline(phantom)
     fractions = []
     result = segment_lesion(phantom.image, points, phantom.spacing,
                             progress=lambda fraction, message: fractions.append(fraction))
@@ -47,7 +33,7 @@ def test_chain_segments_the_phantom_lesion_within_its_roi(phantom):
 
 
 def test_chain_is_deterministic_and_offers_both_classifiers(phantom):
-    points, lesion = _outline(phantom)
+    points, lesion = lesion_outline(phantom)
     first = segment_lesion(phantom.image, points, phantom.spacing)
     second = segment_lesion(phantom.image, points, phantom.spacing)
     np.testing.assert_array_equal(first.mask, second.mask)
@@ -57,7 +43,7 @@ def test_chain_is_deterministic_and_offers_both_classifiers(phantom):
 
 
 def test_seeds_override_the_result(phantom):
-    points, lesion = _outline(phantom)
+    points, lesion = lesion_outline(phantom)
     seeds = np.zeros(phantom.image.shape, np.uint8)
     k = int(points[0, 0])
     centre = np.round(ndimage.center_of_mass(lesion[k])).astype(int)
@@ -76,7 +62,7 @@ def test_seeds_override_the_result(phantom):
     ("bad value", "values"),
 ])
 def test_bad_seeds_raise_input_error(phantom, seeds, message):
-    points, _ = _outline(phantom)
+    points, _ = lesion_outline(phantom)
     if isinstance(seeds, str):
         value = 1 if seeds == "one class" else 7
         seeds = np.zeros(phantom.image.shape, np.uint8)
@@ -86,6 +72,6 @@ def test_bad_seeds_raise_input_error(phantom, seeds, message):
 
 
 def test_cancel_stops_the_chain(phantom):
-    points, _ = _outline(phantom)
+    points, _ = lesion_outline(phantom)
     with pytest.raises(Cancelled):
         segment_lesion(phantom.image, points, phantom.spacing, progress=lambda fraction, message: fraction < 0.3)

@@ -4,6 +4,8 @@
 
     clinicalimaging enhance INPUT OUTPUT [--order-map FILE] [--fractal-map FILE] [options]
     clinicalimaging evaluate-enhancement IMAGE LABEL [--label-value N] [--table OUT.csv] [options]
+    clinicalimaging segment INPUT OUTPUT --points POINTS.mrk.json [--seeds LABELMAP] [--probability FILE]
+        [--rough FILE] [options]
     clinicalimaging demo [OUTDIR]
 
 Stage options are generated from the stage's parameter dataclass
@@ -31,6 +33,7 @@ from .enhance.parameters import EnhanceParameters
 from .errors import Cancelled, InputError
 from .parameters import describe, summary
 from .progress import report, subrange
+from .segment.parameters import SegmentParameters
 
 PROGRAM = "clinicalimaging"
 EXIT_FAILURE = 1
@@ -152,6 +155,42 @@ def _run_enhance(arguments, progress):
     return None if arguments.quiet else "\n".join(f"{what}: {path}" for what, path in outputs.items())
 
 
+def _run_segment(arguments, progress):
+    """The lesion segmented from outline points; OUTPUT is a .seg.nrrd segmentation or a label map (1 = lesion)."""
+    from . import mrml
+    from .segment.nodes import LESION_SEGMENT, segment_volume
+
+    parameters = _stage_parameters(SegmentParameters, arguments)
+    as_segmentation = str(arguments.output).lower().endswith(".seg.nrrd")
+    outputs = {"segmentation" if as_segmentation else "label map": (arguments.output,
+                                                                    "segmentation" if as_segmentation else "volume"),
+               "margin map": (arguments.probability, "volume"), "rough segmentation": (arguments.rough, "volume")}
+    outputs = {what: (Path(path), kind) for what, (path, kind) in outputs.items() if path is not None}
+    inputs = [path for path in (arguments.input, arguments.points, arguments.seeds) if path is not None]
+    mrml.check_outputs(inputs, list(outputs.values()))
+    report(progress, 0.0, "Reading the inputs")
+    input_node = mrml.read_volume(arguments.input)
+    points_node = mrml.read_markups(arguments.points)
+    seeds_node = None if arguments.seeds is None else mrml.read_volume(arguments.seeds, labelmap=True)
+    scene = input_node.GetScene()
+    maps = {what: scene.AddNewNodeByClass(node_class, scene.GenerateUniqueName(what))
+            for what, node_class in (("margin map", "vtkMRMLScalarVolumeNode"),
+                                     ("rough segmentation", "vtkMRMLLabelMapVolumeNode")) if what in outputs}
+    segmentation = segment_volume(input_node, points_node, None, parameters, seeds_node=seeds_node,
+                                  probability_node=maps.get("margin map"), rough_node=maps.get("rough segmentation"),
+                                  progress=subrange(progress, 0.05, 0.9))
+    report(progress, 0.9, "Writing the outputs")
+    with mrml.staged_outputs([path for path, _ in outputs.values()]) as staged:
+        for what, (path, _) in outputs.items():
+            if what == "segmentation":
+                mrml.write_segmentation(segmentation, staged[path])
+            elif what == "label map":
+                mrml.write_volume(mrml.labelmap_from_segment(segmentation, LESION_SEGMENT, input_node), staged[path])
+            else:
+                mrml.write_volume(maps[what], staged[path])
+    return None if arguments.quiet else "\n".join(f"{what}: {path}" for what, (path, _) in outputs.items())
+
+
 def _run_evaluate_enhancement(arguments, progress):
     """The comparison table, as text."""
     from . import mrml
@@ -182,21 +221,28 @@ def _run_demo(arguments, progress):
                       *(f"  {what}: {path}" for what, path in written.items())])
 
 
+def _stage_parser(cls, title):
+    """A parent parser with ``--parameters`` and one option per field of the stage's parameter dataclass."""
+    stage = argparse.ArgumentParser(add_help=False)
+    stage.add_argument("--parameters", metavar="JSON_FILE",
+                       help="JSON object of parameter values (names as below, with underscores); "
+                            "options given on the command line take precedence (default: none).")
+    add_parameter_options(stage, cls, title=title)
+    return stage
+
+
 def build_parser():
     """The argument parser of every command (exposed for documentation and tests)."""
     parser = argparse.ArgumentParser(
-        prog=PROGRAM, description="Clinical image analysis: fractional-order enhancement of CT/MR volumes.",
+        prog=PROGRAM, description="Clinical image analysis: fractional-order enhancement of CT/MR volumes and "
+                                  "self-paced lesion segmentation from outline points.",
         epilog=f"Run '{PROGRAM} COMMAND --help' for the options of a command. Exit status: 0 success, "
                "2 bad input or usage, 130 interrupted, 1 other failure.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--quiet", action="store_true", help="No progress bar and no summary on stdout.")
     common.add_argument("--debug", action="store_true", help="Show the full traceback of an unexpected error.")
-    stage = argparse.ArgumentParser(add_help=False)
-    stage.add_argument("--parameters", metavar="JSON_FILE",
-                       help="JSON object of parameter values (names as below, with underscores); "
-                            "options given on the command line take precedence (default: none).")
-    add_parameter_options(stage, EnhanceParameters, title="enhancement options")
+    stage = _stage_parser(EnhanceParameters, "enhancement options")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     enhance = commands.add_parser(
@@ -225,6 +271,29 @@ def build_parser():
                           help="Label value of the lesion (default: every non-zero voxel).")
     evaluate.add_argument("--table", metavar="OUT.csv", help="Also write the table as .csv or .tsv (default: printed only).")
     evaluate.set_defaults(run=_run_evaluate_enhancement)
+
+    segment = commands.add_parser(
+        "segment", parents=[common, _stage_parser(SegmentParameters, "segmentation options")],
+        help="Segment a lesion outlined by a few points with the self-paced SVM.",
+        description="Segment the lesion outlined by a few points (a Slicer closed curve or point list, at least "
+                    "3 points on each outlined slice): preprocessing, level set and self-paced SVM. The output "
+                    "has the input's grid and geometry.")
+    segment.add_argument("input", metavar="INPUT",
+                         help="Input volume (as for 'enhance'); 3-D: a single slice is rejected.")
+    segment.add_argument("output", metavar="OUTPUT",
+                         help="Segmentation: .seg.nrrd (one segment 'lesion'), or a label map (.nrrd, .nii, "
+                              ".nii.gz, .mha; 1 = lesion, 0 elsewhere).")
+    segment.add_argument("--points", metavar="POINTS.mrk.json", required=True,
+                         help="The lesion outline as a Slicer markups file (required; no default).")
+    segment.add_argument("--seeds", metavar="LABELMAP",
+                         help="Scribbles as a label map on any grid: 1 lesion, 2 background; both needed "
+                              "(default: none).")
+    segment.add_argument("--probability", metavar="FILE",
+                         help="Also write the classifier's signed margin, positive = lesion (float32; "
+                              "default: not written).")
+    segment.add_argument("--rough", metavar="FILE",
+                         help="Also write the rough level-set segmentation as a label map (default: not written).")
+    segment.set_defaults(run=_run_segment)
 
     demo = commands.add_parser(
         "demo", parents=[common],

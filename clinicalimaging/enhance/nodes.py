@@ -1,7 +1,6 @@
 """Node-level fractional enhancement: MRML volume nodes in, volume nodes out."""
 
 from .. import mrml
-from ..errors import InputError
 from .core import fractional_enhance
 from .parameters import EnhanceParameters
 
@@ -38,7 +37,7 @@ def enhance_volume(input_node, output_node=None, parameters: EnhanceParameters =
     if isinstance(parameters, dict):
         parameters = EnhanceParameters.from_dict(parameters)
     parameters = parameters or EnhanceParameters()
-    _check_nodes(input_node, output_node, order_map_node, fractal_map_node)
+    mrml.check_volume_nodes(input_node, output_node, order_map_node, fractal_map_node)
     result = fractional_enhance(mrml.array_from_volume(input_node), mrml.spacing_kji(input_node), parameters,
                                 progress=progress)
     output_node = mrml.new_volume_like(input_node, result.enhanced, node=output_node,
@@ -49,20 +48,6 @@ def enhance_volume(input_node, output_node=None, parameters: EnhanceParameters =
         if node is not None:
             mrml.new_volume_like(input_node, array, node=node)
     return output_node
-
-
-def _check_nodes(input_node, *outputs) -> None:
-    if input_node is None or input_node.GetImageData() is None:
-        raise InputError("No input volume (or it holds no image): select a loaded scalar volume.")
-    components = input_node.GetImageData().GetNumberOfScalarComponents()
-    if components != 1 or input_node.IsA("vtkMRMLVectorVolumeNode"):
-        raise InputError(f"Input volume '{input_node.GetName()}' has {components} components per voxel (colour or "
-                         "vector image); convert it to a scalar volume first (e.g. Vector to Scalar Volume module).")
-    named = [node for node in outputs if node is not None]
-    if any(node is input_node for node in named):
-        raise InputError(f"An output is the input volume '{input_node.GetName()}'; choose or create other outputs.")
-    if len({id(node) for node in named}) != len(named):
-        raise InputError("The same node was chosen for two outputs; choose a different node for each.")
 
 
 def _copy_window_level(source, target) -> None:

@@ -24,20 +24,20 @@ from .labels import label_mask_like, set_label_names
 from .markups import markups_from_points, points_kji, read_markups, write_markups
 from .paths import OUTPUT_EXTENSIONS, VOLUME_EXTENSIONS, check_output_path, check_outputs, staged_outputs
 from .scene import get_scene
-from .segmentations import segment_mask
+from .segmentations import labelmap_from_segment, segment_mask, segmentation_from_mask, write_segmentation
 from .tables import table_from_rows, write_table
 from .volume_files import read_volume, write_volume
-from .volumes import array_from_volume, ijk_to_ras, new_volume_like, spacing_kji, volume_from_array
+from .volumes import array_from_volume, check_volume_nodes, ijk_to_ras, new_volume_like, spacing_kji, volume_from_array
 
 __all__ = [
     "VOLUME_EXTENSIONS", "OUTPUT_EXTENSIONS",
     "get_scene",
     "check_output_path", "check_outputs", "staged_outputs",
     "read_volume", "write_volume",
-    "array_from_volume", "spacing_kji", "ijk_to_ras", "volume_from_array", "new_volume_like",
+    "check_volume_nodes", "array_from_volume", "spacing_kji", "ijk_to_ras", "volume_from_array", "new_volume_like",
     "sitk_image_from_volume", "volume_from_sitk_image",
     "set_label_names", "label_mask_like",
-    "segment_mask",
+    "segment_mask", "segmentation_from_mask", "labelmap_from_segment", "write_segmentation",
     "table_from_rows", "write_table",
     "read_markups", "points_kji", "markups_from_points", "write_markups",
 ]

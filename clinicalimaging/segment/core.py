@@ -33,6 +33,8 @@ from .postprocess import clean_mask
 from .resample import image_back_to_grid, isotropic_spacing, mask_back_to_grid, resample_image_z, resample_mask_z
 from .self_paced import SelfPacedSVC
 
+#: Slices the level set needs after interpolation to near-isotropic voxels.
+MINIMUM_SLICES = 4
 #: Label values of a seed (scribble) map.
 LESION_SEED, BACKGROUND_SEED = 1, 2
 
@@ -90,13 +92,18 @@ def segment_lesion(image, points_kji, spacing=(1.0, 1.0, 1.0), parameters: Segme
     volume = as_scalar_volume(image, name="input image")
     spacing = check_spacing(spacing)
     seeds = _check_seeds(seeds, volume.shape)
+    target_spacing = isotropic_spacing(spacing)
+    slices = (volume.shape[0] - 1) * round(spacing[0] / target_spacing) + 1
+    if slices < MINIMUM_SLICES:
+        raise InputError(f"The volume has {volume.shape[0]} slice(s), {slices} after interpolation to near-isotropic "
+                         f"voxels; the 3-D segmentation needs at least {MINIMUM_SLICES}. Segment a 3-D volume with "
+                         "more slices.")
     report(progress, 0.0, "Preprocessing the outline")
     initial, details = refine_lesion_mask(volume, points_kji, spacing, margin_px=parameters.margin_px,
                                           margin_z_mm=_margin_z_mm(points_kji, spacing, parameters),
                                           radius_px=parameters.disk_radius_px, progress=subrange(progress, 0.0, 0.1))
     roi = details.roi
     crop = volume[roi.slices].astype(np.float32)
-    target_spacing = isotropic_spacing(spacing)
     image_iso, spacing_iso = resample_image_z(crop, spacing, target_spacing)
     initial_iso, _ = resample_mask_z(initial[roi.slices], spacing, target_spacing)
 
