@@ -12,6 +12,7 @@ import math
 from .. import mrml
 from ..metrics import enhancement_metrics, lesion_regions
 from ..progress import report, subrange
+from ..text_tables import format_rows
 from .baselines import BASELINES
 from .core import fractional_enhance
 from .parameters import EnhanceParameters
@@ -125,12 +126,7 @@ def format_table(rows):
     str
         A header line and one line per method, without a trailing newline.
     """
-    method_width = max(len("method"), *(len(row["method"]) for row in rows))
-    lines = [f"{'method':<{method_width}}" + "".join(f"{header:>{width}}" for _, header, width, _ in _TEXT_COLUMNS)]
-    for row in rows:
-        lines.append(f"{row['method']:<{method_width}}"
-                     + "".join(f"{row[key]:>{width}{number}}" for key, _, width, number in _TEXT_COLUMNS))
-    return "\n".join(lines)
+    return format_rows(rows, _TEXT_COLUMNS)
 
 
 def _row(method, metrics, original):
