@@ -46,8 +46,9 @@ class SegmentResult:
     mask: np.ndarray
     """Final lesion mask (uint8)."""
     margin: np.ndarray
-    """Signed classifier margin (float32): the SVM decision value in the uncertain band, +1 in the confident
-    interior, -1 elsewhere; the lesion is where it is positive (before clean-up)."""
+    """Signed margin (float32): in the uncertain band the SVM decision value plus the level-set prior
+    (``surface_prior`` x signed distance / band half-width), +1 in the confident interior, -1 elsewhere; the
+    lesion is where it is positive (before clean-up)."""
     rough_mask: np.ndarray
     """Level-set (rough) segmentation (uint8)."""
     initial_mask: np.ndarray
@@ -136,7 +137,9 @@ def segment_lesion(image, points_kji, spacing=(1.0, 1.0, 1.0), parameters: Segme
     classifier.fit(features[in_training], labels[training])
     margin_iso = np.where(labels == 1, 1.0, -1.0).astype(np.float32)
     if band.any():  # a rough surface with no voxel within half_width (e.g. a cut-off organ) has no band
-        margin_iso[band] = classifier.decision_function(features[band[described]])
+        # The level set's verdict as a prior: the SVM overrides the rough surface only where it is confident.
+        prior = parameters.surface_prior * distance[band] / half_width
+        margin_iso[band] = classifier.decision_function(features[band[described]]) + prior
     if seeds is not None:
         margin_iso[seeds_iso[0]], margin_iso[seeds_iso[1]] = 1.0, -1.0
 

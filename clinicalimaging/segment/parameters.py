@@ -37,6 +37,9 @@ class SegmentParameters(Parameters):
     background_shell_mm: float = parameter(6.0, unit="mm", minimum=1.0, maximum=50.0,
                                            help="Thickness of the shell outside the band from which background "
                                                 "training voxels are drawn.")
+    surface_prior: float = parameter(1.0, minimum=0.0, maximum=10.0,
+                                     help="Weight of the level set's signed distance (in band half-widths) added "
+                                          "to the SVM margin in the band: 0 lets the SVM alone decide there.")
     training_voxels: int = parameter(20000, minimum=200, maximum=1000000,
                                      help="Training voxels per class at most (a seeded class-balanced sample).")
     classifier: str = parameter("self-paced", choices=("self-paced", "svm"),
