@@ -146,6 +146,8 @@ def segment_lesion(image, points_kji, spacing=(1.0, 1.0, 1.0), parameters: Segme
     report(progress, 0.95, "Clean-up")
     lesion_iso = clean_mask(margin_iso > 0, spacing_iso, radius_mm=parameters.cleanup_radius_mm,
                             keep="touching_seed", seed_mask=initial_iso if initial_iso.any() else None)
+    if seeds is not None:  # the user's scribbles have the last word, after the clean-up too
+        lesion_iso[seeds_iso[0]], lesion_iso[seeds_iso[1]] = 1, 0
     result = SegmentResult(
         mask=_paste(mask_back_to_grid(lesion_iso, spacing_iso, crop.shape, spacing), roi, volume.shape, np.uint8),
         margin=_paste(image_back_to_grid(margin_iso, spacing_iso, crop.shape, spacing), roi, volume.shape,
