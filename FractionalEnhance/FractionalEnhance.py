@@ -7,7 +7,6 @@ package ``clinicalimaging`` (``clinicalimaging.enhance``), which also runs outsi
 import logging
 import sys
 import time
-from typing import Annotated
 
 import vtk
 
@@ -15,14 +14,7 @@ import slicer
 from slicer import vtkMRMLScalarVolumeNode, vtkMRMLSegmentationNode, vtkMRMLTableNode
 from slicer.i18n import tr as _
 from slicer.i18n import translate
-from slicer.parameterNodeWrapper import (
-    Choice,
-    Maximum,
-    Minimum,
-    WithinRange,
-    findChildWidgetForParameter,
-    parameterNodeWrapper,
-)
+from slicer.parameterNodeWrapper import parameterNodeWrapper
 from slicer.ScriptedLoadableModule import *
 from slicer.util import VTKObservationMixin
 
@@ -31,7 +23,8 @@ from clinicalimaging.enhance.nodes import enhance_volume
 from clinicalimaging.enhance.parameters import EnhanceParameters
 from clinicalimaging.errors import Cancelled, InputError
 from clinicalimaging.mrml import segment_mask
-from clinicalimaging.parameters import describe, summary
+from clinicalimaging.slicer_parameters import set_parameter_tooltips, stage_parameters, with_stage_parameters
+from clinicalimaging.slicer_progress import run_with_progress
 
 #: Node reference from a comparison table to the bar chart made from it.
 COMPARISON_CHART_REFERENCE = "FractionalEnhanceComparisonChart"
@@ -71,41 +64,8 @@ by Jean-Christophe Fillion-Robin (Kitware), Andras Lasso (PerkLab) and Steve Pie
 #
 
 
-def _parameterType(field: dict):
-    """The parameter-node type of one field of :func:`clinicalimaging.parameters.describe`, with its validators."""
-    validators = []
-    if field["choices"]:
-        validators.append(Choice(list(field["choices"])))
-    if field["minimum"] is not None and field["maximum"] is not None:
-        validators.append(WithinRange(field["minimum"], field["maximum"]))
-    elif field["minimum"] is not None:
-        validators.append(Minimum(field["minimum"]))
-    elif field["maximum"] is not None:
-        validators.append(Maximum(field["maximum"]))
-    return Annotated[(field["type"], *validators)] if validators else field["type"]
-
-
-def withStageParameters(parametersClass):
-    """Class decorator: add one typed member, with default and validators, per field of a parameter dataclass.
-
-    Applied below ``@parameterNodeWrapper``, it makes the panel's parameters from the
-    same definition as the command-line options, so names, defaults, ranges and
-    choices cannot drift apart.
-    """
-
-    def addMembers(cls):
-        annotations = dict(cls.__annotations__)
-        for field in describe(parametersClass):
-            annotations[field["name"]] = _parameterType(field)
-            setattr(cls, field["name"], field["default"])
-        cls.__annotations__ = annotations
-        return cls
-
-    return addMembers
-
-
 @parameterNodeWrapper
-@withStageParameters(EnhanceParameters)
+@with_stage_parameters(EnhanceParameters)
 class FractionalEnhanceParameterNode:
     """The panel's state, saved with the scene.
 
@@ -114,7 +74,7 @@ class FractionalEnhanceParameterNode:
     orderMapVolume, fractalMapVolume - Optional maps (fractional order, local fractal dimension).
     lesionSegmentation - Segmentation holding the lesion segment for Compare.
     comparisonTable - Receives the comparison; None creates a new table on Compare.
-    The fields of EnhanceParameters (mode, mask, number_of_terms, ...) are added by withStageParameters.
+    The fields of EnhanceParameters (mode, mask, number_of_terms, ...) are added by with_stage_parameters.
     """
 
     inputVolume: vtkMRMLScalarVolumeNode
@@ -126,8 +86,7 @@ class FractionalEnhanceParameterNode:
 
     def enhanceParameters(self) -> EnhanceParameters:
         """The stage parameters as a validated EnhanceParameters (raises InputError for inconsistent values)."""
-        return EnhanceParameters.from_dict({field["name"]: self.getValue(field["name"])
-                                            for field in describe(EnhanceParameters)})
+        return stage_parameters(self, EnhanceParameters)
 
 
 #
@@ -157,8 +116,7 @@ class FractionalEnhanceWidget(ScriptedLoadableModuleWidget, VTKObservationMixin)
         # The .ui connects the root's mrmlSceneChanged(vtkMRMLScene*) to each MRML widget's setMRMLScene.
         uiWidget.setMRMLScene(slicer.mrmlScene)
 
-        for field in describe(EnhanceParameters):
-            findChildWidgetForParameter(uiWidget, field["name"]).toolTip = summary(field)
+        set_parameter_tooltips(uiWidget, EnhanceParameters)
 
         self.logic = FractionalEnhanceLogic()
 
@@ -263,7 +221,7 @@ class FractionalEnhanceWidget(ScriptedLoadableModuleWidget, VTKObservationMixin)
     def onApplyButton(self) -> None:
         """Enhance the input volume; a new output volume is created when none is selected."""
         parameterNode = self._parameterNode
-        outputVolume = self._runWithProgress(
+        outputVolume = run_with_progress(
             lambda progress: self.logic.process(
                 parameterNode.inputVolume,
                 parameterNode.outputVolume,
@@ -273,7 +231,7 @@ class FractionalEnhanceWidget(ScriptedLoadableModuleWidget, VTKObservationMixin)
                 progress=progress,
             ),
             title=_("Fractional Enhance"),
-            failureMessage=_("Failed to enhance the volume."),
+            failure_message=_("Failed to enhance the volume."),
         )
         if outputVolume is not None:
             parameterNode.outputVolume = outputVolume
@@ -281,7 +239,7 @@ class FractionalEnhanceWidget(ScriptedLoadableModuleWidget, VTKObservationMixin)
     def onCompareButton(self) -> None:
         """Compare the enhancement methods around the selected lesion segment; show the table and a CNR chart."""
         parameterNode = self._parameterNode
-        tableNode = self._runWithProgress(
+        tableNode = run_with_progress(
             lambda progress: self.logic.compare(
                 parameterNode.inputVolume,
                 parameterNode.lesionSegmentation,
@@ -291,38 +249,10 @@ class FractionalEnhanceWidget(ScriptedLoadableModuleWidget, VTKObservationMixin)
                 progress=progress,
             ),
             title=_("Fractional Enhance: compare"),
-            failureMessage=_("Failed to compare the enhancement methods."),
+            failure_message=_("Failed to compare the enhancement methods."),
         )
         if tableNode is not None:
             parameterNode.comparisonTable = tableNode
-
-    def _runWithProgress(self, work, *, title: str, failureMessage: str):
-        """Run ``work(progress)`` under a progress dialog with Cancel.
-
-        Returns what ``work`` returns, or None when the input was wrong (an error
-        dialog says what to fix) or the user cancelled (nothing was changed). Any
-        other error is shown with its details and raised.
-        """
-        dialog = slicer.util.createProgressDialog(windowTitle=title, labelText=_("Starting..."), maximum=100)
-
-        def progress(fraction: float, message: str) -> bool:
-            dialog.value = round(100 * fraction)
-            dialog.labelText = message
-            slicer.app.processEvents()
-            return not dialog.wasCanceled
-
-        try:
-            with slicer.util.tryWithErrorDisplay(failureMessage):
-                try:
-                    return work(progress)
-                except InputError as error:
-                    slicer.util.errorDisplay(str(error), windowTitle=title)
-                except Cancelled:
-                    slicer.util.showStatusMessage(_("{title}: cancelled, nothing was changed.").format(title=title),
-                                                  5000)
-        finally:
-            dialog.close()
-        return None
 
 
 #

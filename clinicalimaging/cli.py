@@ -6,6 +6,8 @@
     clinicalimaging evaluate-enhancement IMAGE LABEL [--label-value N] [--table OUT.csv] [options]
     clinicalimaging segment INPUT OUTPUT --points POINTS.mrk.json [--seeds LABELMAP] [--probability FILE]
         [--rough FILE] [options]
+    clinicalimaging evaluate-segmentation IMAGE LABEL [--label-value N] [--points-out OUT.mrk.json]
+        [--table OUT.csv] [options]
     clinicalimaging demo [OUTDIR]
 
 Stage options are generated from the stage's parameter dataclass
@@ -25,6 +27,7 @@ The same :func:`main` runs inside Slicer's batch mode::
 import argparse
 import contextlib
 import sys
+import tempfile
 import traceback
 from pathlib import Path
 
@@ -40,6 +43,8 @@ EXIT_FAILURE = 1
 EXIT_INPUT_ERROR = 2
 EXIT_INTERRUPTED = 130
 _METAVARS = {int: "INT", float: "FLOAT", str: "TEXT"}
+#: Outline points of the clinician that ``evaluate-segmentation`` simulates (the issue's "about 12").
+_OUTLINE_POINTS = 12
 
 
 def add_parameter_options(parser, cls, *, title=None):
@@ -210,6 +215,39 @@ def _run_evaluate_enhancement(arguments, progress):
     return format_table(rows)
 
 
+def _run_evaluate_segmentation(arguments, progress):
+    """The segmentation comparison table, as text, from a simulated outline written as a real markups file."""
+    from . import mrml
+    from .segment.evaluation import compare_segmentations, format_segmentation_table, simulate_outline
+
+    parameters = _stage_parameters(SegmentParameters, arguments)
+    outputs = [(path, kind) for path, kind in ((arguments.points_out, "markups"), (arguments.table, "table"))
+               if path is not None]
+    mrml.check_outputs([arguments.image, arguments.label], outputs)
+    report(progress, 0.0, "Reading the image and the label map")
+    image_node = mrml.read_volume(arguments.image)
+    label_node = mrml.read_volume(arguments.label, labelmap=True)
+    lesion_mask = mrml.label_mask_like(label_node, image_node, arguments.label_value)
+    # The clinician's outline goes through a real .mrk.json, as a user's would (the seed is the comparison's).
+    outline = mrml.markups_from_points(simulate_outline(lesion_mask, count=_OUTLINE_POINTS, seed=parameters.seed),
+                                       image_node)
+    with mrml.staged_outputs([path for path, _ in outputs]) as staged, \
+            tempfile.TemporaryDirectory(prefix="clinicalimaging-") as folder:
+        points_path = Path(folder) / "outline.mrk.json" if arguments.points_out is None \
+            else staged[Path(arguments.points_out)]
+        mrml.write_markups(outline, points_path)
+        points = mrml.points_kji(mrml.read_markups(points_path), image_node)
+        rows = compare_segmentations(mrml.array_from_volume(image_node), lesion_mask, mrml.spacing_kji(image_node),
+                                     points=points, parameters=parameters, progress=subrange(progress, 0.05, 1.0))
+        if arguments.table is not None:
+            mrml.write_table(mrml.table_from_rows(rows, name="segmentation comparison"),
+                             staged[Path(arguments.table)])
+    text = [format_segmentation_table(rows)]
+    if arguments.points_out is not None and not arguments.quiet:
+        text.append(f"outline: {len(points)} points on slice {points[0, 0]:.0f} in {arguments.points_out}")
+    return "\n".join(text)
+
+
 def _run_demo(arguments, progress):
     """Where the demo files went."""
     from .demo import run_demo
@@ -294,6 +332,26 @@ def build_parser():
     segment.add_argument("--rough", metavar="FILE",
                          help="Also write the rough level-set segmentation as a label map (default: not written).")
     segment.set_defaults(run=_run_segment)
+
+    evaluate_segmentation = commands.add_parser(
+        "evaluate-segmentation", parents=[common, _stage_parser(SegmentParameters, "segmentation options")],
+        help="Compare the segmentation with its stages and Grow from seeds on a lesion: Dice, HD95, time.",
+        description=f"Simulate a clinician's outline ({_OUTLINE_POINTS} points on the lesion's boundary on its "
+                    "largest axial slice, written as a Slicer markups file), segment the lesion from it with "
+                    "preprocessing alone, the level set alone, a plain SVM, the self-paced SVM (with the options "
+                    "below) and Grow from seeds, and print Dice and HD95 against the whole label.")
+    evaluate_segmentation.add_argument("image", metavar="IMAGE", help="Input volume (as for 'enhance').")
+    evaluate_segmentation.add_argument("label", metavar="LABEL",
+                                       help="Label map volume marking the lesion (any grid; it is resampled onto "
+                                            "the image by nearest neighbour).")
+    evaluate_segmentation.add_argument("--label-value", type=int, metavar="N",
+                                       help="Label value of the lesion (default: every non-zero voxel).")
+    evaluate_segmentation.add_argument("--points-out", metavar="OUT.mrk.json",
+                                       help="Also keep the simulated outline as a markups file, usable as "
+                                            "'segment --points' (default: a temporary file).")
+    evaluate_segmentation.add_argument("--table", metavar="OUT.csv",
+                                       help="Also write the table as .csv or .tsv (default: printed only).")
+    evaluate_segmentation.set_defaults(run=_run_evaluate_segmentation)
 
     demo = commands.add_parser(
         "demo", parents=[common],

@@ -101,7 +101,7 @@ def segment_lesion(image, points_kji, spacing=(1.0, 1.0, 1.0), parameters: Segme
                          "more slices.")
     report(progress, 0.0, "Preprocessing the outline")
     initial, details = refine_lesion_mask(volume, points_kji, spacing, margin_px=parameters.margin_px,
-                                          margin_z_mm=_margin_z_mm(points_kji, spacing, parameters),
+                                          margin_z_mm=roi_margin_z_mm(points_kji, spacing, parameters),
                                           radius_px=parameters.disk_radius_px, progress=subrange(progress, 0.0, 0.1))
     roi = details.roi
     crop = volume[roi.slices].astype(np.float32)
@@ -159,7 +159,7 @@ def segment_lesion(image, points_kji, spacing=(1.0, 1.0, 1.0), parameters: Segme
     return result
 
 
-def _margin_z_mm(points_kji, spacing, parameters):
+def roi_margin_z_mm(points_kji, spacing, parameters):
     """The ROI's margin along K: at least the outline's largest in-plane extent.
 
     An outline on one slice says nothing about the lesion's height; a lesion is

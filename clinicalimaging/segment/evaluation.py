@@ -22,7 +22,7 @@ from ..progress import report, subrange
 from ..text_tables import format_rows
 from ..validation import as_binary_mask, as_scalar_volume, check_spacing
 from .baselines import growcut_segment
-from .core import segment_lesion
+from .core import roi_margin_z_mm, segment_lesion
 from .parameters import SegmentParameters
 
 #: Step in px along each ray of :func:`simulate_outline` at which the lesion is sampled.
@@ -97,7 +97,7 @@ def simulate_outline(lesion_mask, *, count=12, seed=0):
     return np.clip(np.array(points, dtype=np.float64), -0.5, np.array(mask.shape) - 0.5)
 
 
-def compare_segmentations(image, lesion_mask, spacing, *, parameters=None, progress=None):
+def compare_segmentations(image, lesion_mask, spacing, *, points=None, parameters=None, progress=None):
     """Segment a lesion with every method from one simulated outline and measure each against the reference.
 
     Rows, in order:
@@ -119,6 +119,9 @@ def compare_segmentations(image, lesion_mask, spacing, *, parameters=None, progr
         Reference lesion, non-zero inside.
     spacing : sequence of 3 float
         Voxel spacing in mm, KJI order.
+    points : (N, 3) array_like, optional
+        The outline (k, j, i) every method starts from; default
+        :func:`simulate_outline` of the reference.
     parameters : SegmentParameters or dict, optional
         Parameters of the self-paced row (default ``SegmentParameters()``); the other
         rows share its margins, disk radius and seed.
@@ -149,7 +152,7 @@ def compare_segmentations(image, lesion_mask, spacing, *, parameters=None, progr
     if reference.shape != volume.shape:
         raise InputError(f"The reference lesion mask (shape {reference.shape}) does not match the image (shape "
                          f"{volume.shape}): resample it onto the image grid first.")
-    points = simulate_outline(reference, seed=parameters.seed)
+    points = simulate_outline(reference, seed=parameters.seed) if points is None else np.asarray(points, float)
 
     level_set_done = []
     default_progress = subrange(progress, 0.45, 0.85)
@@ -168,7 +171,7 @@ def compare_segmentations(image, lesion_mask, spacing, *, parameters=None, progr
     default = _Run(segment_lesion, volume, points, spacing, parameters, progress=timed_progress)
     report(progress, 0.85, "Grow from seeds")
     grown = _Run(growcut_segment, volume, points, spacing, margin_px=parameters.margin_px,
-                 margin_z_mm=parameters.margin_z_mm)
+                 margin_z_mm=roi_margin_z_mm(points, spacing, parameters))  # the same box as the chain's
     level_set_seconds = level_set_done[0] - default.started if level_set_done else default.seconds
     rows = [
         _row("preprocessing", preprocessed, lambda result: result[0], reference, spacing),

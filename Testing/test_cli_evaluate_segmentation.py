@@ -1,0 +1,88 @@
+"""``clinicalimaging evaluate-segmentation`` as a user runs it: real files, the table, the outline file, exit status."""
+
+import csv
+
+import numpy as np
+import pytest
+
+from clinicalimaging import mrml
+from clinicalimaging.phantom import make_phantom
+from test_cli import assert_clean_input_error, run_cli, write_image
+
+METHODS = ["preprocessing", "level set", "plain SVM", "self-paced SVM", "grow from seeds"]
+OUTLINE_POINTS = 12
+
+
+def _phantom_files(folder):
+    phantom = make_phantom("mr", shape=(24, 96, 96), spacing=(2.5, 0.8, 0.8))
+    image = write_image(folder / "image.nrrd", phantom.image)
+    label = write_image(folder / "label.nrrd", phantom.labels.astype(np.uint8))
+    return image, label, phantom
+
+
+def _table_rows(path):
+    with path.open(newline="") as file:
+        return list(csv.DictReader(file))
+
+
+def _outline_kji(points_path, image_path):
+    return mrml.points_kji(mrml.read_markups(points_path), mrml.read_volume(image_path))
+
+
+def test_cli_evaluate_segmentation_on_a_phantom_writes_outline_and_table(tmp_path):
+    image, label, phantom = _phantom_files(tmp_path)
+    points, table = tmp_path / "outline.mrk.json", tmp_path / "comparison.csv"
+
+    result = run_cli("evaluate-segmentation", image, label, "--label-value", phantom.lesion_label,
+                     "--points-out", points, "--table", table)
+
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert [line.split("  ")[0] for line in lines[1:1 + len(METHODS)]] == METHODS
+    assert "failed" not in result.stdout
+    rows = _table_rows(table)
+    assert [row["method"] for row in rows] == METHODS
+    self_paced = rows[METHODS.index("self-paced SVM")]
+    assert float(self_paced["dice"]) >= 0.8 and float(self_paced["hd95_mm"]) < 10.0
+    outline = _outline_kji(points, image)
+    assert outline.shape == (OUTLINE_POINTS, 3)
+    lesion = phantom.labels == phantom.lesion_label
+    k = int(np.argmax(lesion.sum(axis=(1, 2))))
+    np.testing.assert_allclose(outline[:, 0], k, atol=1e-4)  # all on the lesion's largest slice
+    # On the boundary: each point within a pixel of a lesion pixel and of a background pixel.
+    ring = np.stack([np.floor(outline[:, 1:] + 0.5 + offset).astype(int)
+                     for offset in ((-0.6, 0), (0.6, 0), (0, -0.6), (0, 0.6))])
+    inside = lesion[k][ring[..., 0], ring[..., 1]]
+    assert inside.any(axis=0).all() and (~inside).any(axis=0).all()
+    assert f"outline: {OUTLINE_POINTS} points on slice {k}" in result.stdout
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
+        ["image.nrrd", "label.nrrd", "outline.mrk.json", "comparison.csv", "comparison.schema.csv"])
+
+
+def test_cli_evaluate_segmentation_absent_label_value(tmp_path):
+    image, label, _ = _phantom_files(tmp_path)
+    points, table = tmp_path / "outline.mrk.json", tmp_path / "t.csv"
+
+    result = run_cli("evaluate-segmentation", image, label, "--label-value", 250, "--points-out", points,
+                     "--table", table)
+
+    assert_clean_input_error(result)
+    assert "250" in result.stderr
+    assert result.stdout == ""
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["image.nrrd", "label.nrrd"]
+
+
+@pytest.mark.slow
+def test_cli_evaluate_segmentation_on_breast1(shared_data, tmp_path):
+    table = tmp_path / "breast1.csv"
+
+    result = run_cli("evaluate-segmentation", shared_data / "breast1_image.nrrd", shared_data / "breast1_label.nrrd",
+                     "--label-value", 1, "--table", table)
+
+    assert result.returncode == 0, result.stderr
+    rows = _table_rows(table)
+    assert [row["method"] for row in rows] == METHODS
+    dice = {row["method"]: float(row["dice"]) for row in rows}
+    assert all(0.0 <= value <= 1.0 for value in dice.values()), dice
+    assert dice["self-paced SVM"] >= 0.7, dice
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["breast1.csv", "breast1.schema.csv"]
