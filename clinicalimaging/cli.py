@@ -281,6 +281,14 @@ def build_parser():
     common.add_argument("--quiet", action="store_true", help="No progress bar and no summary on stdout.")
     common.add_argument("--debug", action="store_true", help="Show the full traceback of an unexpected error.")
     stage = _stage_parser(EnhanceParameters, "enhancement options")
+    evaluation = argparse.ArgumentParser(add_help=False)  # the reference of both evaluate commands
+    evaluation.add_argument("image", metavar="IMAGE", help="Input volume (as for 'enhance').")
+    evaluation.add_argument("label", metavar="LABEL", help="Label map volume marking the lesion (any grid; it is "
+                                                           "resampled onto the image by nearest neighbour).")
+    evaluation.add_argument("--label-value", type=int, metavar="N",
+                            help="Label value of the lesion (default: every non-zero voxel).")
+    evaluation.add_argument("--table", metavar="OUT.csv",
+                            help="Also write the table as .csv or .tsv (default: printed only).")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     enhance = commands.add_parser(
@@ -297,17 +305,11 @@ def build_parser():
     enhance.set_defaults(run=_run_enhance)
 
     evaluate = commands.add_parser(
-        "evaluate-enhancement", parents=[common, stage],
+        "evaluate-enhancement", parents=[common, evaluation, stage],
         help="Compare the enhancement with baselines on a lesion: CNR, background noise, edge sharpness.",
         description="Compare the original, each baseline (constant order 0.5, CLAHE, unsharp mask, Laplacian "
                     "sharpening), paper mode and the chosen mode on a lesion given by a label map, and print "
                     "the table.")
-    evaluate.add_argument("image", metavar="IMAGE", help="Input volume (as for 'enhance').")
-    evaluate.add_argument("label", metavar="LABEL", help="Label map volume marking the lesion (any grid; it is "
-                                                         "resampled onto the image by nearest neighbour).")
-    evaluate.add_argument("--label-value", type=int, metavar="N",
-                          help="Label value of the lesion (default: every non-zero voxel).")
-    evaluate.add_argument("--table", metavar="OUT.csv", help="Also write the table as .csv or .tsv (default: printed only).")
     evaluate.set_defaults(run=_run_evaluate_enhancement)
 
     segment = commands.add_parser(
@@ -334,23 +336,16 @@ def build_parser():
     segment.set_defaults(run=_run_segment)
 
     evaluate_segmentation = commands.add_parser(
-        "evaluate-segmentation", parents=[common, _stage_parser(SegmentParameters, "segmentation options")],
+        "evaluate-segmentation",
+        parents=[common, evaluation, _stage_parser(SegmentParameters, "segmentation options")],
         help="Compare the segmentation with its stages and Grow from seeds on a lesion: Dice, HD95, time.",
         description=f"Simulate a clinician's outline ({_OUTLINE_POINTS} points on the lesion's boundary on its "
                     "largest axial slice, written as a Slicer markups file), segment the lesion from it with "
                     "preprocessing alone, the level set alone, a plain SVM, the self-paced SVM (with the options "
                     "below) and Grow from seeds, and print Dice and HD95 against the whole label.")
-    evaluate_segmentation.add_argument("image", metavar="IMAGE", help="Input volume (as for 'enhance').")
-    evaluate_segmentation.add_argument("label", metavar="LABEL",
-                                       help="Label map volume marking the lesion (any grid; it is resampled onto "
-                                            "the image by nearest neighbour).")
-    evaluate_segmentation.add_argument("--label-value", type=int, metavar="N",
-                                       help="Label value of the lesion (default: every non-zero voxel).")
     evaluate_segmentation.add_argument("--points-out", metavar="OUT.mrk.json",
                                        help="Also keep the simulated outline as a markups file, usable as "
                                             "'segment --points' (default: a temporary file).")
-    evaluate_segmentation.add_argument("--table", metavar="OUT.csv",
-                                       help="Also write the table as .csv or .tsv (default: printed only).")
     evaluate_segmentation.set_defaults(run=_run_evaluate_segmentation)
 
     demo = commands.add_parser(
