@@ -6,6 +6,7 @@ import pytest
 from clinicalimaging import Cancelled, InputError, mrml
 from clinicalimaging.metrics import dice
 from clinicalimaging.phantom import make_phantom, phantom_volume
+from clinicalimaging.segment.features import FEATURE_NAMES
 from clinicalimaging.segment.nodes import (LESION_COLOR, LESION_SEGMENT, PARAMETERS_ATTRIBUTE, segment_volume,
                                            segmentation_statistics)
 from clinicalimaging.segment.parameters import SegmentParameters
@@ -87,6 +88,8 @@ def test_statistics_report_volume_intensity_and_dice(case, segmented):
     assert statistics["volume_ml"] == pytest.approx(mask.sum() * 2.5 * 0.8 * 0.8 / 1000)
     assert statistics["mean_intensity"] == pytest.approx(phantom.image[mask != 0].mean(), rel=1e-5)
     assert statistics["dice"] == pytest.approx(dice(mask, lesion))
+    important = statistics["important_features"].split(", ")
+    assert len(important) == 5 and set(important) <= set(FEATURE_NAMES)
 
 
 def test_cancel_leaves_every_output_node_as_it_was(case):

@@ -10,6 +10,10 @@ from .parameters import SegmentParameters
 
 #: Node attribute holding the parameters (JSON) a segmentation was made with.
 PARAMETERS_ATTRIBUTE = "SelfPacedSegment.parameters"
+#: Node attribute holding the most important features of the run (comma-separated, most important first).
+FEATURES_ATTRIBUTE = "SelfPacedSegment.importantFeatures"
+#: How many of them are kept.
+IMPORTANT_FEATURES = 5
 #: Name and colour (RGB in [0, 1]) of the output segment.
 LESION_SEGMENT, LESION_COLOR = "lesion", (0.9, 0.3, 0.2)
 #: The level set smooths with a recursive Gaussian, which needs 4 samples along every axis.
@@ -77,6 +81,7 @@ def segment_volume(input_node, points_node, output_segmentation=None, parameters
     output = mrml.segmentation_from_mask(result.mask, input_node, name=f"{input_node.GetName()}_segmentation",
                                          segment_name=LESION_SEGMENT, color=LESION_COLOR, node=output_segmentation)
     output.SetAttribute(PARAMETERS_ATTRIBUTE, parameters.to_json())
+    output.SetAttribute(FEATURES_ATTRIBUTE, ", ".join(name for name, _ in result.feature_importance[:IMPORTANT_FEATURES]))
     for node, array in ((probability_node, result.margin), (rough_node, result.rough_mask)):
         if node is not None:
             mrml.new_volume_like(input_node, array, node=node)
@@ -101,7 +106,8 @@ def segmentation_statistics(segmentation_node, input_node, *, reference_mask=Non
     dict
         ``volume_ml`` (voxel count times voxel volume, mL), ``mean_intensity``
         (input units; NaN for an empty segment), ``voxels``, and ``dice`` when a
-        reference is given.
+        reference is given; ``important_features`` (the run's most important
+        features, from the node attribute :data:`FEATURES_ATTRIBUTE`) when present.
     """
     mask = mrml.segment_mask(segmentation_node, segment, input_node, allow_empty=True).astype(bool)
     image = mrml.array_from_volume(input_node)
@@ -110,6 +116,8 @@ def segmentation_statistics(segmentation_node, input_node, *, reference_mask=Non
                   "mean_intensity": float(image[mask].mean()) if mask.any() else float("nan")}
     if reference_mask is not None:
         statistics["dice"] = dice(mask, reference_mask)
+    if segmentation_node.GetAttribute(FEATURES_ATTRIBUTE):
+        statistics["important_features"] = segmentation_node.GetAttribute(FEATURES_ATTRIBUTE)
     return statistics
 
 

@@ -45,6 +45,9 @@ class SegmentParameters(Parameters):
     classifier: str = parameter("self-paced", choices=("self-paced", "svm"),
                                 help="'self-paced': the self-paced SVM of the paper; 'svm': the same SVM "
                                      "trained on all samples at once.")
+    top_features: int = parameter(0, minimum=0, maximum=61,
+                                  help="Keep only the k most important features (permutation importance on "
+                                       "held-out training voxels) and refit the classifier on them; 0 = all.")
     cleanup_radius_mm: float = parameter(0.5, unit="mm", minimum=0.0, maximum=10.0,
                                          help="Radius of the final morphological opening and closing.")
     seed: int = parameter(0, minimum=0, maximum=2**31 - 1,
