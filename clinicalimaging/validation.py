@@ -67,3 +67,19 @@ def as_binary_mask(mask, *, name: str = "mask") -> np.ndarray:
         How the mask is called in error messages.
     """
     return as_scalar_volume(np.not_equal(mask, 0).view(np.uint8), name=name, allow_constant=True).astype(bool)
+
+
+def on_image_grid(array, shape, *, name: str, hint: str = "they must share the voxel grid.") -> np.ndarray:
+    """An array that must lie on an image's grid, as (K, J, I) (a 2-D array is one slice).
+
+    Raises
+    ------
+    InputError
+        A shape other than ``shape``; the message names the array and ends with ``hint``.
+    """
+    array = np.asarray(array)
+    if array.ndim == 2:
+        array = array[np.newaxis]
+    if array.shape != tuple(shape):
+        raise InputError(f"The {name} has shape {array.shape} but the image has {tuple(shape)}; {hint}")
+    return array

@@ -18,7 +18,7 @@ import scipy.ndimage
 
 from ..errors import InputError
 from ..preprocess import RoiBox, outline_mask, outline_roi
-from ..validation import as_scalar_volume, check_spacing
+from ..validation import as_scalar_volume, check_spacing, on_image_grid
 from .core import BACKGROUND_SEED, LESION_SEED
 
 
@@ -54,7 +54,7 @@ def grow_from_seeds(image, seeds, spacing, *, mask=None):
 
     volume = as_scalar_volume(image)
     spacing = check_spacing(spacing)
-    seeds = _same_shape(seeds, volume.shape, "seed label map")
+    seeds = on_image_grid(seeds, volume.shape, name="seed label map")
     labels = set(np.unique(seeds).tolist()) - {0}
     if not labels <= set(range(1, 256)):
         raise InputError(f"Seed labels must be whole numbers 1..255 (0 = unlabelled); got {sorted(labels)}.")
@@ -74,7 +74,7 @@ def grow_from_seeds(image, seeds, spacing, *, mask=None):
     growcut.SetIntensityVolume(vtk_image(volume.astype(np.float32)))
     growcut.SetSeedLabelVolume(vtk_image(seeds.astype(np.uint8)))
     if mask is not None:
-        growcut.SetMaskVolume(vtk_image(_same_shape(mask, volume.shape, "mask").astype(np.uint8)))
+        growcut.SetMaskVolume(vtk_image(on_image_grid(mask, volume.shape, name="mask").astype(np.uint8)))
     growcut.Update()
     grown = numpy_support.vtk_to_numpy(growcut.GetOutput().GetPointData().GetScalars())
     return grown.reshape(volume.shape).astype(np.uint8)
@@ -190,12 +190,3 @@ def growcut_segment(image, points_kji, spacing, *, margin_px=20, margin_z_mm=5.0
     mask[box.slices] = labels == LESION_SEED
     return mask
 
-
-def _same_shape(array, shape, name):
-    array = np.asarray(array)
-    if array.ndim == 2:
-        array = array[np.newaxis]
-    if array.shape != tuple(shape):
-        raise InputError(f"The {name} has shape {array.shape} but the image has {tuple(shape)}; they must share "
-                         "the voxel grid.")
-    return array

@@ -29,7 +29,7 @@ from sklearn.model_selection import train_test_split
 from ..errors import InputError
 from ..preprocess import RoiBox, refine_lesion_mask
 from ..progress import report, subrange
-from ..validation import as_scalar_volume, check_spacing
+from ..validation import as_scalar_volume, check_spacing, on_image_grid
 from .features import voxel_features
 from .importance import permutation_feature_importance, top_feature_indices
 from .levelset import rough_segmentation, signed_distance_to_surface
@@ -213,12 +213,7 @@ def _train_classifier(features, labels, names, parameters):
 def _check_seeds(seeds, shape):
     if seeds is None:
         return None
-    seeds = np.asarray(seeds)
-    if seeds.ndim == 2:
-        seeds = seeds[np.newaxis]
-    if seeds.shape != tuple(shape):
-        raise InputError(f"The seed label map has shape {seeds.shape} but the image has {tuple(shape)}; "
-                         "draw the seeds on the input volume's grid.")
+    seeds = on_image_grid(seeds, shape, name="seed label map", hint="draw the seeds on the input volume's grid.")
     unknown = sorted(set(np.unique(seeds).tolist()) - {0, LESION_SEED, BACKGROUND_SEED})
     if unknown:
         raise InputError(f"The seed label map holds values {unknown}; use {LESION_SEED} for lesion and "

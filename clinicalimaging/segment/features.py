@@ -101,7 +101,7 @@ from scipy import ndimage, special
 from ..enhance.fractal import intensity_range
 from ..errors import InputError
 from ..progress import report, subrange
-from ..validation import as_scalar_volume, check_spacing
+from ..validation import as_scalar_volume, check_spacing, on_image_grid
 from .ggcm import (GGCM_FEATURES, ggcm_halo, gradient_magnitude, local_ggcm_values, padded_block, quantise,
                    slab_ranges, sobel_gradient)
 
@@ -193,9 +193,9 @@ def voxel_features(image, spacing, *, mask=None, distance_to_surface=None, progr
     """
     volume = as_scalar_volume(image, name="image", allow_constant=True)
     spacing = check_spacing(spacing)
-    mask = _as_volume_like(np.ones(volume.shape, bool) if mask is None else mask, volume, "mask").astype(bool)
-    distance = None if distance_to_surface is None else _as_volume_like(distance_to_surface, volume,
-                                                                        "distance to the surface")
+    mask = on_image_grid(np.ones(volume.shape, bool) if mask is None else mask, volume.shape, name="mask").astype(bool)
+    distance = (None if distance_to_surface is None
+                else on_image_grid(distance_to_surface, volume.shape, name="distance to the surface"))
     if distance is not None and not np.all(np.isfinite(distance[mask])):
         raise InputError("The distance to the surface has NaN or infinite values inside the mask.")
     features = np.zeros((int(np.count_nonzero(mask)), len(FEATURES)), dtype=np.float32)
@@ -371,10 +371,3 @@ def _gradient_ranges(volume, spacing, mask, bounds, slabs, progress) -> dict:
                 magnitude = gradient_magnitude(block, spacing, gradient=dimension)[core][core_mask]
                 samples[f"gradient_{dimension}"].append(magnitude)
     return {key: intensity_range(np.concatenate(values)) for key, values in samples.items()}
-
-
-def _as_volume_like(array, volume, name) -> np.ndarray:
-    array = np.asarray(array)
-    if array.size != volume.size or array.squeeze().shape != volume.squeeze().shape:
-        raise InputError(f"The {name} must have the image's shape {volume.shape}; got {array.shape}.")
-    return array.reshape(volume.shape)
