@@ -146,6 +146,16 @@ def test_level_set_rejects_bad_inputs(lesion_crop):
         rough_segmentation(image, lesion[1:], spacing)
 
 
+def test_an_outline_on_one_slice_grows_along_k():
+    """A one-voxel-thick initial front (one outlined slice, no interpolation needed) must still move along K."""
+    rng = np.random.default_rng(0)
+    image = rng.normal(0.0, 5.0, (30, 40, 40)).astype(np.float32)
+    image[5:25, 8:32, 8:32] += 100.0
+    initial = np.zeros(image.shape, bool)
+    initial[15, 12:28, 12:28] = True
+    result = rough_segmentation(image, initial, (3.0, 3.0, 3.0))
+    assert np.array_equal(np.flatnonzero(result.any(axis=(1, 2))), np.arange(5, 25))
+
 
 def test_a_mask_filling_most_of_its_crop_still_evolves():
     """Too little room beside the mask for the usual ring (a structure cut by the crop): its border is used."""

@@ -126,7 +126,7 @@ def rough_segmentation(image, initial_mask, spacing, *, iterations=200, curvatur
     if not inside.any():
         raise InputError("The initial mask of the level set is empty: outline the lesion first.")
     report(progress, 0.0, "Level set: initialising")
-    distance = signed_distance_to_surface(inside, spacing)
+    distance = signed_distance_to_surface(_thickened_where_one_voxel_thick(inside), spacing)
     initial = _sitk_image(distance, spacing)
     feature = _sitk_image(volume, spacing)
     if smoothing_mm > 0:
@@ -145,6 +145,20 @@ def rough_segmentation(image, initial_mask, spacing, *, iterations=200, curvatur
     result = sitk.GetArrayFromImage(_execute(level_set, initial, feature, progress)) > 0
     report(progress, 1.0, "Level set: done")
     return result.view(np.uint8)
+
+
+def _thickened_where_one_voxel_thick(inside):
+    """The mask grown by one voxel along K around every voxel with no mask voxel above or below it.
+
+    A front one voxel thick (an outline on one slice of a volume that needs no
+    interpolation) has no inside layer: its level set has no gradient across it and
+    ITK's sparse-field solver never moves it along K, however far the lesion reaches
+    (measured on a uniform cube: a one-slice front gains one slice and stops; two or
+    three slices fill the cube).
+    """
+    along_k = np.ones((3, 1, 1), dtype=bool)
+    thin = inside & ~scipy.ndimage.binary_dilation(inside, structure=np.array([[[True]], [[False]], [[True]]]))
+    return inside | scipy.ndimage.binary_dilation(thin, structure=along_k) if thin.any() else inside
 
 
 def _in_plane_signed_distance(inside, spacing):
