@@ -54,9 +54,30 @@ def test_cli_evaluate_segmentation_on_a_phantom_writes_outline_and_table(tmp_pat
                      for offset in ((-0.6, 0), (0.6, 0), (0, -0.6), (0, 0.6))])
     inside = lesion[k][ring[..., 0], ring[..., 1]]
     assert inside.any(axis=0).all() and (~inside).any(axis=0).all()
-    assert f"outline: {OUTLINE_POINTS} points on slice {k}" in result.stdout
+    assert f"outline: {OUTLINE_POINTS} points on slice(s) {k} in" in result.stdout
     assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
         ["image.nrrd", "label.nrrd", "outline.mrk.json", "comparison.csv", "comparison.schema.csv"])
+
+
+def test_cli_evaluate_segmentation_of_one_component_outlined_on_two_slices(tmp_path):
+    phantom = make_phantom("mr", shape=(24, 96, 96), spacing=(2.5, 0.8, 0.8))
+    lesion = phantom.labels == phantom.lesion_label
+    labels = lesion.astype(np.uint8)
+    labels[2:5, 2:12, 2:12] = 1  # 300 voxels with the same value, far from the lesion (531 voxels)
+    image = write_image(tmp_path / "image.nrrd", phantom.image)
+    label = write_image(tmp_path / "label.nrrd", labels)
+    points, table = tmp_path / "outline.mrk.json", tmp_path / "comparison.csv"
+
+    result = run_cli("evaluate-segmentation", image, label, "--component", 1, "--outline-slices", 2,
+                     "--points-out", points, "--table", table)
+
+    assert result.returncode == 0, result.stderr
+    outline = _outline_kji(points, image)
+    slices = sorted({round(k) for k in outline[:, 0]})
+    assert len(slices) == 2 and all(lesion[k].any() for k in slices) and outline.shape == (2 * OUTLINE_POINTS, 3)
+    assert '"type": "Fiducial"' in points.read_text()  # a closed curve would have to lie on one slice
+    dice = float(_table_rows(table)[METHODS.index("self-paced SVM")]["dice"])
+    assert dice >= 0.8  # against the lesion alone; against both, even a perfect lesion mask scores 0.78
 
 
 def test_cli_evaluate_segmentation_absent_label_value(tmp_path):

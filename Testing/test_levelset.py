@@ -8,7 +8,7 @@ from clinicalimaging import Cancelled, InputError
 from clinicalimaging.metrics import dice
 from clinicalimaging.phantom import make_phantom
 from clinicalimaging.segment.levelset import rough_segmentation, signed_distance_to_surface
-from clinicalimaging.segment.postprocess import clean_mask, fill_holes_per_slice, open_and_close
+from clinicalimaging.segment.postprocess import clean_mask, fill_holes_per_slice, largest_component, open_and_close
 from clinicalimaging.segment.resample import (image_back_to_grid, isotropic_spacing, mask_back_to_grid,
                                               resample_image_z, resample_mask_z)
 
@@ -215,3 +215,15 @@ def test_holes_are_filled_on_every_slice_including_the_first_and_last():
     filled = fill_holes_per_slice(ring)
     assert filled[:, 4:16, 4:16].all() and filled.sum() == 3 * 144
     assert clean_mask(ring, ANISOTROPIC, radius_mm=0.0)[:, 8:12, 8:12].all()
+
+
+def test_components_by_size():
+    mask = np.zeros((3, 20, 20), dtype=bool)
+    mask[1, 2:10, 2:10] = True  # 64 voxels
+    mask[:, 12:15, 12:15] = True  # 27 voxels, across slices
+    mask[0, 0, 19] = True  # a single voxel
+    assert largest_component(mask).sum() == 64
+    assert largest_component(mask, 2).sum() == 27 and largest_component(mask, 2)[2, 13, 13]
+    assert largest_component(mask, 3).sum() == 1
+    with pytest.raises(InputError, match="3 connected component"):
+        largest_component(mask, 4)

@@ -10,7 +10,8 @@ from clinicalimaging.errors import InputError
 from clinicalimaging.phantom import make_phantom
 from clinicalimaging.preprocess import RoiBox, outline_mask
 from clinicalimaging.segment.baselines import grow_from_seeds, outline_seeds
-from clinicalimaging.segment.evaluation import compare_segmentations, format_segmentation_table, simulate_outline
+from clinicalimaging.segment.evaluation import (compare_segmentations, format_segmentation_table, outlined_slices,
+                                                simulate_outline)
 
 METHODS = ["preprocessing", "level set", "plain SVM", "self-paced SVM", "grow from seeds"]
 
@@ -79,6 +80,31 @@ def test_simulate_outline_takes_the_far_crossing_of_a_non_convex_lesion():
     mask[0] = (ring <= 20) & ~((ring <= 12) & (columns > 30))  # a disk with a bite out of its right half
     points = simulate_outline(mask, count=8)
     assert np.all(np.abs(np.hypot(points[:, 1] - 30, points[:, 2] - 30) - 20) <= 1.0)
+
+
+def _stack_of_disks(radii):
+    rows, columns = np.mgrid[:40, :40]
+    return np.stack([np.hypot(rows - 20, columns - 20) <= radius for radius in radii])
+
+
+def test_outlined_slices_start_from_the_largest_and_spread_over_the_lesion():
+    lesion = _stack_of_disks([-1, -1, 3, 5, 9, 7, -1, 5, 4, 3, 2, -1])  # slices 2-10, largest 4, a gap at 6
+    assert outlined_slices(lesion) == [4]
+    assert outlined_slices(lesion, 3) == [4, 5, 8]  # targets 4, 6, 8: 6 is empty, its nearest lesion slice is 5
+    assert outlined_slices(lesion, 20) == [2, 3, 4, 5, 7, 8, 9, 10]  # never more than the lesion's slices
+    with pytest.raises(InputError, match="At least one slice"):
+        outlined_slices(lesion, 0)
+
+
+def test_simulate_outline_on_several_slices():
+    radii = [-1, 6, 9, 12, 15, 12, 9, -1]
+    points = simulate_outline(_stack_of_disks(radii), count=8, slices=3)
+    assert points.shape == (24, 3)
+    for k in np.unique(points[:, 0]):
+        on_slice = points[points[:, 0] == k]
+        assert len(on_slice) == 8
+        assert np.all(np.abs(np.hypot(on_slice[:, 1] - 20, on_slice[:, 2] - 20) - radii[int(k)]) <= 1.0)
+    assert sorted(set(points[:, 0])) == [2, 4, 5]
 
 
 def test_compare_segmentations_on_the_mr_phantom():

@@ -6,8 +6,8 @@
     clinicalimaging evaluate-enhancement IMAGE LABEL [--label-value N] [--table OUT.csv] [options]
     clinicalimaging segment INPUT OUTPUT --points POINTS.mrk.json [--seeds LABELMAP] [--probability FILE]
         [--rough FILE] [options]
-    clinicalimaging evaluate-segmentation IMAGE LABEL [--label-value N] [--points-out OUT.mrk.json]
-        [--table OUT.csv] [options]
+    clinicalimaging evaluate-segmentation IMAGE LABEL [--label-value N] [--component N]
+        [--outline-slices N] [--points-out OUT.mrk.json] [--table OUT.csv] [options]
     clinicalimaging demo [OUTDIR]
 
 Stage options are generated from the stage's parameter dataclass
@@ -219,6 +219,7 @@ def _run_evaluate_segmentation(arguments, progress):
     """The segmentation comparison table, as text, from a simulated outline written as a real markups file."""
     from . import mrml
     from .segment.evaluation import compare_segmentations, format_segmentation_table, simulate_outline
+    from .segment.postprocess import largest_component
 
     parameters = _stage_parameters(SegmentParameters, arguments)
     outputs = [(path, kind) for path, kind in ((arguments.points_out, "markups"), (arguments.table, "table"))
@@ -228,9 +229,13 @@ def _run_evaluate_segmentation(arguments, progress):
     image_node = mrml.read_volume(arguments.image)
     label_node = mrml.read_volume(arguments.label, labelmap=True)
     lesion_mask = mrml.label_mask_like(label_node, image_node, arguments.label_value)
-    # The clinician's outline goes through a real .mrk.json, as a user's would (the seed is the comparison's).
-    outline = mrml.markups_from_points(simulate_outline(lesion_mask, count=_OUTLINE_POINTS, seed=parameters.seed),
-                                       image_node)
+    if arguments.component:
+        lesion_mask = largest_component(lesion_mask, arguments.component)
+    # The clinician's outline goes through a real .mrk.json, as a user's would (the seed is the comparison's);
+    # a closed curve lies in one plane, so outlines on several slices go as a point list.
+    outline = mrml.markups_from_points(
+        simulate_outline(lesion_mask, count=_OUTLINE_POINTS, seed=parameters.seed, slices=arguments.outline_slices),
+        image_node, closed=arguments.outline_slices == 1)
     with mrml.staged_outputs([path for path, _ in outputs]) as staged, \
             tempfile.TemporaryDirectory(prefix="clinicalimaging-") as folder:
         points_path = Path(folder) / "outline.mrk.json" if arguments.points_out is None \
@@ -244,7 +249,8 @@ def _run_evaluate_segmentation(arguments, progress):
                              staged[Path(arguments.table)])
     text = [format_segmentation_table(rows)]
     if arguments.points_out is not None and not arguments.quiet:
-        text.append(f"outline: {len(points)} points on slice {points[0, 0]:.0f} in {arguments.points_out}")
+        outlined = ", ".join(str(k) for k in sorted({round(k) for k in points[:, 0]}))
+        text.append(f"outline: {len(points)} points on slice(s) {outlined} in {arguments.points_out}")
     return "\n".join(text)
 
 
@@ -346,6 +352,13 @@ def build_parser():
     evaluate_segmentation.add_argument("--points-out", metavar="OUT.mrk.json",
                                        help="Also keep the simulated outline as a markups file, usable as "
                                             "'segment --points' (default: a temporary file).")
+    evaluate_segmentation.add_argument("--outline-slices", type=int, default=1, metavar="N",
+                                       help="Outline N slices: the largest and N-1 more spread over the lesion "
+                                            "(default: 1).")
+    evaluate_segmentation.add_argument("--component", type=int, default=0, metavar="N",
+                                       help="Measure against the label's N-th largest connected component only "
+                                            "(1 = the largest), e.g. one structure of a label that has several "
+                                            "(default: 0, the whole label).")
     evaluate_segmentation.set_defaults(run=_run_evaluate_segmentation)
 
     demo = commands.add_parser(

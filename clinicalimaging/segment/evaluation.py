@@ -37,50 +37,91 @@ _SEGMENTATION_COLUMNS = (
 )
 
 
-def simulate_outline(lesion_mask, *, count=12, seed=0):
-    """Outline points a clinician might click around a lesion on its largest axial slice.
+def simulate_outline(lesion_mask, *, count=12, seed=0, slices=1):
+    """Outline points a clinician might click around a lesion on its largest axial slice (and a few more).
 
-    On the slice ``k`` with the most lesion pixels, ``count`` rays leave the lesion's
-    centroid on that slice at evenly spaced angles (the first at an angle drawn from
-    ``seed``, the others every ``360 / count`` degrees). Each point is where its ray
-    leaves the farthest lesion pixel it passes: the exit through that pixel's edge,
-    so the point lies on the lesion's boundary. Taking the farthest crossing makes
-    every point a point of the outer boundary for a non-convex lesion (a ray that
-    leaves the lesion through a concavity and re-enters it further out ends on the
-    far side), and works when the centroid falls outside the lesion. A lesion cut
-    by the image edge gets points on that edge. A ray that
-    meets no lesion pixel (possible only for a lesion in pieces) gives no point.
+    On each chosen slice ``k``, ``count`` rays leave the lesion's centroid on that
+    slice at evenly spaced angles (the first at an angle drawn from ``seed``, the
+    others every ``360 / count`` degrees). Each point is where its ray leaves the
+    farthest lesion pixel it passes: the exit through that pixel's edge, so the point
+    lies on the lesion's boundary. Taking the farthest crossing makes every point a
+    point of the outer boundary for a non-convex lesion (a ray that leaves the lesion
+    through a concavity and re-enters it further out ends on the far side), and works
+    when the centroid falls outside the lesion. A lesion cut by the image edge gets
+    points on that edge. A ray that meets no lesion pixel (possible only for a lesion
+    in pieces) gives no point.
 
     Parameters
     ----------
     lesion_mask : (K, J, I) or (J, I) array_like
         Non-zero inside the lesion.
     count : int
-        Number of rays (points), at least 3.
+        Number of rays (points) per slice, at least 3.
     seed : int
         Seed of the starting angle.
+    slices : int
+        Number of outlined slices, at least 1: the largest slice (most lesion pixels)
+        and the others of :func:`outlined_slices`, spread over the lesion's extent as
+        a clinician outlining a few representative slices would.
 
     Returns
     -------
     points : (N, 3) ndarray of float64
-        Continuous voxel coordinates (k, j, i), in order of angle (a closed outline),
-        all with the same integer ``k``; ``N <= count``.
+        Continuous voxel coordinates (k, j, i), slice by slice, in order of angle on
+        each (a closed outline per slice), each with an integer ``k``;
+        ``N <= count * slices``.
 
     Raises
     ------
     InputError
-        An empty mask, ``count < 3``, or fewer than 3 rays meeting the lesion.
+        An empty mask, ``count < 3``, ``slices < 1``, or fewer than 3 rays meeting
+        the lesion on a chosen slice.
     """
     mask = as_binary_mask(lesion_mask, name="lesion mask")
     if not (isinstance(count, (int, np.integer)) and count >= 3):
         raise InputError(f"An outline needs at least 3 points; got count={count!r}.")
-    areas = mask.sum(axis=(1, 2))
-    if not areas.any():
-        raise InputError("The lesion mask is empty: there is no lesion to outline. Check the label value.")
-    k = int(np.argmax(areas))
-    plane = mask[k]
-    centre = np.argwhere(plane).mean(axis=0)
+    if mask.ndim == 2:
+        mask = mask[np.newaxis]
     offset = np.random.default_rng(seed).uniform(0.0, 2.0 * math.pi / count)
+    points = [_outline_slice(mask[k], k, count, offset) for k in outlined_slices(mask, slices)]
+    # A lesion cut by the image edge: keep the points on the edge, not a rounding error beyond it.
+    return np.clip(np.concatenate(points), -0.5, np.array(mask.shape) - 0.5)
+
+
+def outlined_slices(lesion_mask, slices=1):
+    """The slices a simulated clinician outlines: the largest, then others spread over the lesion.
+
+    The lesion's slices from first to last are cut into ``slices`` + 1 equal steps;
+    each inner step's nearest lesion slice is outlined, the one nearest the largest
+    slice being replaced by the largest slice itself.
+
+    Parameters
+    ----------
+    lesion_mask : (K, J, I) ndarray of bool
+    slices : int
+        At least 1; fewer are returned when the lesion has fewer slices.
+
+    Returns
+    -------
+    list of int
+        Slice indices ``k``, ascending, without repeats.
+    """
+    if not (isinstance(slices, (int, np.integer)) and slices >= 1):
+        raise InputError(f"At least one slice must be outlined; got slices={slices!r}.")
+    areas = lesion_mask.sum(axis=(1, 2))
+    present = np.flatnonzero(areas)
+    if not present.size:
+        raise InputError("The lesion mask is empty: there is no lesion to outline. Check the label value.")
+    largest = int(np.argmax(areas))
+    targets = np.linspace(present[0], present[-1], slices + 2)[1:-1]
+    chosen = [int(present[np.argmin(np.abs(present - target))]) for target in targets]
+    chosen[int(np.argmin(np.abs(np.array(chosen) - largest)))] = largest
+    return sorted(set(chosen))
+
+
+def _outline_slice(plane, k, count, offset):
+    """The ray-exit points (k, j, i) of :func:`simulate_outline` on one slice ``plane`` (J, I)."""
+    centre = np.argwhere(plane).mean(axis=0)
     steps = np.arange(0.0, float(np.hypot(*plane.shape)), _RAY_STEP_PX)
     points = []
     for angle in offset + 2.0 * math.pi * np.arange(count) / count:
@@ -93,8 +134,7 @@ def simulate_outline(lesion_mask, *, count=12, seed=0):
     if len(points) < 3:
         raise InputError(f"Only {len(points)} of {count} rays from the lesion's centroid on slice {k} met the "
                          "lesion; it is too scattered to outline.")
-    # A lesion cut by the image edge: keep the points on the edge, not a rounding error beyond it.
-    return np.clip(np.array(points, dtype=np.float64), -0.5, np.array(mask.shape) - 0.5)
+    return np.array(points, dtype=np.float64)
 
 
 def compare_segmentations(image, lesion_mask, spacing, *, points=None, parameters=None, progress=None):

@@ -25,6 +25,9 @@ from ..errors import Cancelled, InputError
 from ..progress import report
 from ..validation import as_binary_mask, as_scalar_volume, check_spacing
 
+#: The evolution stops when the RMS change of the level set per iteration falls below this.
+MAXIMUM_RMS_CHANGE = 0.02
+
 
 def signed_distance_to_surface(mask, spacing):
     """Signed Euclidean distance to the surface of a mask, in mm, positive inside.
@@ -137,7 +140,7 @@ def rough_segmentation(image, initial_mask, spacing, *, iterations=200, curvatur
     level_set = sitk.ThresholdSegmentationLevelSetImageFilter()
     level_set.SetLowerThreshold(lower)
     level_set.SetUpperThreshold(upper)
-    level_set.SetMaximumRMSError(0.02)
+    level_set.SetMaximumRMSError(MAXIMUM_RMS_CHANGE)
     level_set.SetNumberOfIterations(int(iterations))
     level_set.SetCurvatureScaling(float(curvature))
     level_set.SetPropagationScaling(1.0)

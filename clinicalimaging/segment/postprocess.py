@@ -69,15 +69,32 @@ def clean_mask(mask, spacing, *, radius_mm=1.0, keep="largest", seed_mask=None):
     if not inside.any():
         return inside.view(np.uint8).reshape(np.shape(mask))
     inside = open_and_close(inside, spacing, radius_mm=radius_mm)
-    components, count = scipy.ndimage.label(inside)
     if keep == "largest":
-        kept = np.argmax(np.bincount(components.ravel())[1:]) + 1
-    else:
-        kept = np.unique(components[seed & inside])
-        if kept.size == 0:
-            raise InputError("No part of the segmented lesion touches the seed: the segmentation missed the "
-                             "lesion. Check the outline or the seeds.")
+        return fill_holes_per_slice(largest_component(inside)).reshape(np.shape(mask))
+    components, _ = scipy.ndimage.label(inside)
+    kept = np.unique(components[seed & inside])
+    if kept.size == 0:
+        raise InputError("No part of the segmented lesion touches the seed: the segmentation missed the "
+                         "lesion. Check the outline or the seeds.")
     return fill_holes_per_slice(np.isin(components, kept)).reshape(np.shape(mask))
+
+
+def largest_component(mask, rank=1):
+    """The largest (``rank`` 1), second largest (2), ... face-connected component of a boolean mask.
+
+    Returns a bool array of the mask's shape.
+
+    Raises
+    ------
+    InputError
+        The mask has fewer than ``rank`` components.
+    """
+    components, count = scipy.ndimage.label(mask)
+    if not 1 <= rank <= count:
+        raise InputError(f"The mask has {count} connected component(s); component {rank} (by size) does not "
+                         "exist.")
+    by_size = np.argsort(np.bincount(components.ravel())[1:], kind="stable")[::-1]
+    return components == by_size[rank - 1] + 1
 
 
 def open_and_close(mask, spacing, *, radius_mm):
