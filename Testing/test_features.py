@@ -137,9 +137,8 @@ def phantom():
 
 def test_phantom_features_are_finite_and_separate_lesion_from_liver(phantom):
     lesion, liver = phantom.labels == phantom.lesion_label, phantom.labels == 2
-    distance = np.where(lesion, -1.0, 1.0)
-    values, names = voxel_features(phantom.image, phantom.spacing, mask=lesion | liver,
-                                   distance_to_surface=distance)
+    centre = np.array([8.0, 30.0, 20.5])
+    values, names = voxel_features(phantom.image, phantom.spacing, mask=lesion | liver, centre=centre)
     assert values.dtype == np.float32 and values.shape == (np.count_nonzero(lesion | liver), 61)
     assert np.all(np.isfinite(values))
     is_lesion = lesion[lesion | liver]
@@ -148,7 +147,8 @@ def test_phantom_features_are_finite_and_separate_lesion_from_liver(phantom):
         lesion_median = np.median(values[is_lesion, column[name]])
         liver_median = np.median(values[~is_lesion, column[name]])
         assert lesion_median < liver_median, name  # lesion 70 HU, liver 100 HU
-    np.testing.assert_array_equal(values[:, column["distance_to_surface"]], np.where(is_lesion, -1, 1))
+    distance_mm = np.linalg.norm((np.argwhere(lesion | liver) - centre) * phantom.spacing, axis=1)
+    np.testing.assert_allclose(values[:, column["distance_to_centre"]], distance_mm, rtol=1e-6)
     np.testing.assert_array_equal(values[:, column["intensity"]], phantom.image[lesion | liver])
     assert np.all(values[:, column["glcm3d_correlation"]] <= 1 + 1e-9)
     assert np.all((values[:, column["ggcm2d_energy"]] > 0) & (values[:, column["ggcm2d_energy"]] <= 1))
@@ -178,12 +178,9 @@ def test_a_single_slice_is_accepted():
 def test_bad_inputs_are_rejected(phantom):
     with pytest.raises(InputError, match="mask"):
         voxel_features(phantom.image, phantom.spacing, mask=np.ones((3, 3, 3), bool))
-    with pytest.raises(InputError, match="distance"):
-        voxel_features(phantom.image, phantom.spacing, distance_to_surface=np.zeros(5))
-    distance = np.zeros(phantom.image.shape)
-    distance[0, 0, 0] = np.nan
-    with pytest.raises(InputError, match="NaN"):
-        voxel_features(phantom.image, phantom.spacing, distance_to_surface=distance)
+    for centre in (np.zeros(5), (1.0, np.nan, 2.0)):
+        with pytest.raises(InputError, match="centre"):
+            voxel_features(phantom.image, phantom.spacing, centre=centre)
     with pytest.raises(InputError, match="spacing"):
         voxel_features(phantom.image, (1.0, 0.0, 1.0))
 

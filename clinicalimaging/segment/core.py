@@ -11,10 +11,15 @@ ALGORITHMS.md C–E and P:
 3. rough 3-D segmentation by a threshold level set started from the preprocessed
    mask (:mod:`.levelset`);
 4. per-voxel 2-D + 3-D features (:mod:`.features`) of the voxels in a band around the
-   rough surface and of training voxels sampled from its confident interior and
-   exterior (plus the user's scribbles);
+   rough surface and of training voxels sampled from the rough interior and a shell
+   outside it, labelled by the rough result (plus the user's scribbles);
 5. a self-paced SVM (:class:`.self_paced.SelfPacedSVC`) trained on those and applied
-   in the band; the permutation importance of each feature on held-out training
+   in the band. The rough labels are wrong where the level set missed the border,
+   and these are the voxels with the largest losses, which the self-paced schedule
+   admits last or never: the noise-robust use of self-paced learning (ALGORITHMS.md
+   C, "Theory"). Training only on voxels far from the rough surface, as we first did,
+   leaves the SVM nothing hard to learn (it is then the plain SVM) and shrank small
+   lesions by their partial-volume rim. The permutation importance of each feature on held-out training
    voxels (:mod:`.importance`, the paper's future work) and, optionally, a refit on
    the most important features only;
 6. morphological clean-up (:mod:`.postprocess`) and the way back to the input grid.
@@ -61,8 +66,8 @@ class SegmentResult:
     """Final lesion mask (uint8)."""
     margin: np.ndarray
     """Signed margin (float32): in the uncertain band the SVM decision value plus the level-set prior
-    (``surface_prior`` x signed distance / band half-width), +1 in the confident interior, -1 elsewhere; the
-    lesion is where it is positive (before clean-up)."""
+    (``surface_prior`` x signed distance / band half-width), +1 inside the rough surface beyond the band, -1
+    elsewhere; the lesion is where it is positive (before clean-up)."""
     rough_mask: np.ndarray
     """Level-set (rough) segmentation (uint8)."""
     initial_mask: np.ndarray
@@ -136,9 +141,9 @@ def segment_lesion(image, points_kji, spacing=(1.0, 1.0, 1.0), parameters: Segme
     # Small lesions: keep a confident interior by narrowing the band to half the lesion's depth.
     half_width = min(parameters.band_mm, 0.5 * float(distance.max()))
     band = np.abs(distance) <= half_width
-    # Background training voxels come from a shell outside the band: the tissue the lesion must be told from.
-    outside = (distance < -half_width) & (distance >= -half_width - parameters.background_shell_mm)
-    labels = np.where(distance > half_width, 1, np.where(outside, 0, -1))
+    # The rough result labels every voxel from its interior out to a background shell beyond the band: noisy
+    # labels near the surface, which the self-paced schedule admits last (or never).
+    labels = np.where(distance > 0, 1, np.where(distance >= -half_width - parameters.background_shell_mm, 0, -1))
     if seeds is not None:
         seeds_iso = [resample_mask_z(seeds[roi.slices] == value, spacing, target_spacing)[0].astype(bool)
                      for value in (LESION_SEED, BACKGROUND_SEED)]
@@ -147,12 +152,13 @@ def segment_lesion(image, points_kji, spacing=(1.0, 1.0, 1.0), parameters: Segme
     training = _sample_training_voxels(labels, parameters.training_voxels, parameters.seed)
 
     described = band | training
-    features, names = voxel_features(image_iso, spacing_iso, mask=described, distance_to_surface=distance,
+    features, names = voxel_features(image_iso, spacing_iso, mask=described,
+                                     centre=np.argwhere(initial_iso).mean(axis=0),
                                      progress=subrange(progress, 0.25, 0.8))
     report(progress, 0.8, "Training the self-paced SVM")
     classifier, importance, columns = _train_classifier(features[training[described]], labels[training], names,
                                                         parameters)
-    margin_iso = np.where(labels == 1, 1.0, -1.0).astype(np.float32)
+    margin_iso = np.where(distance > 0, 1.0, -1.0).astype(np.float32)
     if band.any():  # a rough surface with no voxel within half_width (e.g. a cut-off organ) has no band
         # The level set's verdict as a prior: the SVM overrides the rough surface only where it is confident.
         prior = parameters.surface_prior * distance[band] / half_width

@@ -80,7 +80,7 @@ window of a single level (scikit-image's convention).
   57   ggcm3d_mixed_entropy              3d     local GGCM T13, 5x5x5, 3d gradient                    nat
   58   ggcm3d_inertia                    3d     local GGCM T14, 5x5x5, 3d gradient                    level**2
   59   ggcm3d_inverse_difference_moment  3d     local GGCM T15, 5x5x5, 3d gradient                    1
-  60   distance_to_surface               3d     signed distance to the rough surface (given)          mm
+  60   distance_to_centre                3d     distance to the outline's centre (given)              mm
 =====  ================================  =====  ====================================================  ===========
 
 ("image" = the image's intensity unit; "level" = quantisation level; GGCM
@@ -149,7 +149,7 @@ def _feature_table() -> tuple:
                   "directions", dimension, unit) for name, unit in _GLCM_FEATURES]
         rows += [(f"ggcm{dimension}_{key}", f"local GGCM {description.split()[0]}, {window}, {dimension} gradient",
                   dimension, unit) for key, description, unit in GGCM_FEATURES]
-    rows.append(("distance_to_surface", "signed distance to the rough surface (given)", "3d", "mm"))
+    rows.append(("distance_to_centre", "distance to the outline's centre (given)", "3d", "mm"))
     return tuple(rows)
 
 
@@ -158,7 +158,7 @@ FEATURES = _feature_table()
 FEATURE_NAMES = tuple(row[0] for row in FEATURES)
 
 
-def voxel_features(image, spacing, *, mask=None, distance_to_surface=None, progress=None):
+def voxel_features(image, spacing, *, mask=None, centre=None, progress=None):
     """Compute the 61 features of :data:`FEATURES` at the voxels of a mask.
 
     Parameters
@@ -173,8 +173,10 @@ def voxel_features(image, spacing, *, mask=None, distance_to_surface=None, progr
         The texture features quantise over the robust ranges of the mask voxels'
         intensity and gradient magnitudes, so compute the training and prediction
         voxels in one call.
-    distance_to_surface : (K, J, I) array_like, optional
-        Signed distance to the rough (level-set) surface in mm; 0 when omitted.
+    centre : sequence of 3 float, optional
+        Where the lesion is thought to be (the centroid of the user's outline), in
+        continuous voxel coordinates (k, j, i): the spatial feature is the distance
+        to it in mm. Default: the centroid of the mask.
     progress : callable, optional
         ``progress(fraction, message)``; may raise :class:`~clinicalimaging.Cancelled`.
 
@@ -188,16 +190,13 @@ def voxel_features(image, spacing, *, mask=None, distance_to_surface=None, progr
     Raises
     ------
     InputError
-        Not a scalar image, wrong spacing, mask or distance of another shape, a
-        non-finite distance.
+        Not a scalar image, wrong spacing, a mask of another shape, a centre that is
+        not 3 finite numbers.
     """
     volume = as_scalar_volume(image, name="image", allow_constant=True)
     spacing = check_spacing(spacing)
     mask = on_image_grid(np.ones(volume.shape, bool) if mask is None else mask, volume.shape, name="mask").astype(bool)
-    distance = (None if distance_to_surface is None
-                else on_image_grid(distance_to_surface, volume.shape, name="distance to the surface"))
-    if distance is not None and not np.all(np.isfinite(distance[mask])):
-        raise InputError("The distance to the surface has NaN or infinite values inside the mask.")
+    centre = _check_centre(centre, mask)
     features = np.zeros((int(np.count_nonzero(mask)), len(FEATURES)), dtype=np.float32)
     if len(features) == 0:
         return features, FEATURE_NAMES
@@ -218,14 +217,14 @@ def voxel_features(image, spacing, *, mask=None, distance_to_surface=None, progr
             where[tuple(slice(halo, halo + length) for halo, length in zip(_HALO, core_mask.shape))] = core_mask
             _slab_features(block, where, spacing, ranges, features[row:row + count, :-1])
             row += count
-    if distance is not None:
-        features[:, -1] = distance[mask]
+    features[:, -1] = np.sqrt(sum(np.square((indices - at) * step)
+                                  for indices, at, step in zip(np.nonzero(mask), centre, spacing)))
     report(progress, 1.0, "Voxel features done")
     return features, FEATURE_NAMES
 
 
 def _slab_features(block: np.ndarray, where: np.ndarray, spacing, ranges, out: np.ndarray) -> None:
-    """Write the features but the distance at the ``where`` voxels of a padded block into ``out`` (N, 60)."""
+    """Write the features but the spatial one at the ``where`` voxels of a padded block into ``out`` (N, 60)."""
     grey = quantise(block, TEXTURE_LEVELS, ranges["grey"])
     groups = (
         [block[where]],
@@ -240,6 +239,16 @@ def _slab_features(block: np.ndarray, where: np.ndarray, spacing, ranges, out: n
     )
     for column, values in enumerate(itertools.chain.from_iterable(groups)):
         out[:, column] = values
+
+
+def _check_centre(centre, mask):
+    """The centre (k, j, i) as floats; the mask's centroid when ``None`` (the origin for an empty mask)."""
+    if centre is None:
+        return np.array(np.nonzero(mask), dtype=np.float64).mean(axis=1) if mask.any() else np.zeros(3)
+    values = np.asarray(centre, dtype=np.float64)
+    if values.shape != (3,) or not np.all(np.isfinite(values)):
+        raise InputError(f"The outline's centre must be 3 finite voxel coordinates (k, j, i); got {centre!r}.")
+    return values
 
 
 def _local_statistics(block, where, sizes):

@@ -22,25 +22,26 @@ class SegmentParameters(Parameters):
     disk_radius_px: int = parameter(5, unit="px", minimum=0, maximum=20,
                                     help="Radius of the disk for opening, closing and hole filling of the "
                                          "lesion mask (the paper's 5 pixels).")
-    level_set_iterations: int = parameter(200, minimum=1, maximum=5000,
-                                          help="Iterations of the threshold level set (rough segmentation).")
+    level_set_iterations: int = parameter(600, minimum=1, maximum=5000,
+                                          help="Most iterations of the threshold level set (rough segmentation); "
+                                               "a lesion far above or below the outline needs many.")
     level_set_curvature: float = parameter(0.2, minimum=0.0, maximum=5.0,
                                            help="Weight of the level set's curvature (smoothness) term; the "
                                                 "propagation weight is 1.")
-    level_set_threshold_cap: float = parameter(0.9, minimum=0.05, maximum=1.0,
+    level_set_threshold_cap: float = parameter(0.75, minimum=0.05, maximum=1.0,
                                                help="How far (fraction) from the lesion's mean towards the "
                                                     "surrounding tissue the level set's intensity range may reach.")
     band_mm: float = parameter(2.0, unit="mm", minimum=0.5, maximum=20.0,
                                help="Half-width of the uncertain band around the rough surface that the "
-                                    "self-paced SVM re-classifies (at most half the rough lesion's depth); "
-                                    "voxels farther inside or outside train it.")
+                                    "self-paced SVM re-classifies (at most half the rough lesion's depth).")
     background_shell_mm: float = parameter(6.0, unit="mm", minimum=1.0, maximum=50.0,
-                                           help="Thickness of the shell outside the band from which background "
-                                                "training voxels are drawn.")
+                                           help="Thickness of the shell outside the band down to which the SVM "
+                                                "learns from the rough result (labels: lesion inside its surface, "
+                                                "background outside).")
     surface_prior: float = parameter(1.0, minimum=0.0, maximum=10.0,
                                      help="Weight of the level set's signed distance (in band half-widths) added "
                                           "to the SVM margin in the band: 0 lets the SVM alone decide there.")
-    training_voxels: int = parameter(20000, minimum=200, maximum=1000000,
+    training_voxels: int = parameter(5000, minimum=200, maximum=1000000,
                                      help="Training voxels per class at most (a seeded class-balanced sample).")
     classifier: str = parameter("self-paced", choices=("self-paced", "svm"),
                                 help="'self-paced': the self-paced SVM of the paper; 'svm': the same SVM "
