@@ -101,6 +101,7 @@ def _flat_roi(phantom):
 BAD_INPUTS = {
     "no points file": ({}, lambda folder: folder / "absent.mrk.json", lambda folder: [], "does not exist"),
     "not markups": ({}, _not_markups, lambda folder: [], "markups"),
+    "no points": ({"points": lambda outline: outline[:0]}, None, lambda folder: [], "holds no points"),
     "two points": ({"points": lambda outline: outline[:2]}, None, lambda folder: [], "at least 3 points"),
     "points outside": ({"points": lambda outline: outline + [0, 0, 300]}, None, lambda folder: [],
                        "outside the image"),
