@@ -6,7 +6,8 @@ with its target:
 
 1. in-process time: ``segment_lesion`` (default parameters) from the outline, median
    of ``--repeats`` runs (target <= 5 s on 2 cores), and Slicer's "Grow from seeds"
-   (``growcut_segment``) on the same outline, alternating, as the peer ratio;
+   (``growcut_segment``) from the same outline in the same box, alternating, as the
+   peer ratio;
 2. peak memory of one ``segment_lesion`` call, measured in a fresh process (growth
    of the resident set over the resident set just before the call), in MiB and as a
    multiple of the input's size.
@@ -29,7 +30,8 @@ import numpy as np
 from clinicalimaging import mrml
 from clinicalimaging.metrics import dice
 from clinicalimaging.segment.baselines import growcut_segment
-from clinicalimaging.segment.core import segment_lesion
+from clinicalimaging.segment.core import roi_margin_z_mm, segment_lesion
+from clinicalimaging.segment.parameters import SegmentParameters
 from clinicalimaging.segment.evaluation import simulate_outline
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -54,7 +56,8 @@ def run_self_paced(image, points, spacing):
 
 
 def run_growcut(image, points, spacing):
-    return growcut_segment(image, points, spacing)
+    """Grow from seeds in the chain's own box, as in ``clinicalimaging evaluate-segmentation``."""
+    return growcut_segment(image, points, spacing, margin_z_mm=roi_margin_z_mm(points, spacing, SegmentParameters()))
 
 
 SIDES = {"self-paced SVM": run_self_paced, "grow from seeds": run_growcut}
