@@ -157,6 +157,35 @@ def test_an_outline_on_one_slice_grows_along_k():
     assert np.array_equal(np.flatnonzero(result.any(axis=(1, 2))), np.arange(5, 25))
 
 
+def _bar_through_the_crop():
+    """A bright bar through every slice that leaves the crop at J = 29, and its cross-section on slices 4-7."""
+    rng = np.random.default_rng(1)
+    image = rng.normal(0.0, 5.0, (12, 30, 30)).astype(np.float32)
+    bar = np.zeros(image.shape, bool)
+    bar[:, 5:30, 8:22] = True
+    image[bar] += 100.0
+    initial = bar.copy()
+    initial[:4] = initial[8:] = False
+    return image, bar, initial
+
+
+def test_a_lesion_cut_by_the_crop_keeps_its_outermost_voxels():
+    """The front reaches the crop's first and last slices and its side face (ITK's front alone stops short)."""
+    image, bar, initial = _bar_through_the_crop()
+    result = rough_segmentation(image, initial, (1.0, 1.0, 1.0), iterations=600)
+    assert result[0, 20, 15] and result[-1, 20, 15] and result[6, 29, 15]
+    assert dice(result, bar) > 0.95
+
+
+def test_the_result_does_not_depend_on_the_intensity_scale():
+    image, bar, initial = _bar_through_the_crop()
+    results = [rough_segmentation(image * scale + offset, initial, (1.0, 1.0, 1.0))
+               for scale, offset in ((1.0, 0.0), (1e-3, 0.0), (40.0, -1000.0))]
+    assert dice(results[0], bar) > 0.9
+    for other in results[1:]:
+        assert np.count_nonzero(other != results[0]) <= 0.001 * bar.sum()
+
+
 def test_a_mask_filling_most_of_its_crop_still_evolves():
     """Too little room beside the mask for the usual ring (a structure cut by the crop): its border is used."""
     rng = np.random.default_rng(0)

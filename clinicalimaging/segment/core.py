@@ -19,9 +19,9 @@ ALGORITHMS.md C–E and P:
    admits last or never: the noise-robust use of self-paced learning (ALGORITHMS.md
    C, "Theory"). Training only on voxels far from the rough surface, as we first did,
    leaves the SVM nothing hard to learn (it is then the plain SVM) and shrank small
-   lesions by their partial-volume rim. The permutation importance of each feature on held-out training
-   voxels (:mod:`.importance`, the paper's future work) and, optionally, a refit on
-   the most important features only;
+   lesions by their partial-volume rim. Then the permutation importance of each
+   feature on held-out training voxels (:mod:`.importance`, the paper's future work)
+   and, optionally, a refit on the most important features only;
 6. morphological clean-up (:mod:`.postprocess`) and the way back to the input grid.
 """
 

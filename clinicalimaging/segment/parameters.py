@@ -25,9 +25,10 @@ class SegmentParameters(Parameters):
     level_set_iterations: int = parameter(600, minimum=1, maximum=5000,
                                           help="Most iterations of the threshold level set (rough segmentation); "
                                                "a lesion far above or below the outline needs many.")
-    level_set_curvature: float = parameter(0.2, minimum=0.0, maximum=5.0,
+    level_set_curvature: float = parameter(0.05, minimum=0.0, maximum=5.0,
                                            help="Weight of the level set's curvature (smoothness) term; the "
-                                                "propagation weight is 1.")
+                                                "propagation weight is 1, its speed in standard deviations of "
+                                                "the lesion's intensity.")
     level_set_threshold_cap: float = parameter(0.75, minimum=0.05, maximum=1.0,
                                                help="How far (fraction) from the lesion's mean towards the "
                                                     "surrounding tissue the level set's intensity range may reach.")
