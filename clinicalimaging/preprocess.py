@@ -24,7 +24,6 @@ from typing import NamedTuple
 
 import numpy as np
 import SimpleITK as sitk
-from matplotlib.path import Path
 
 from .errors import InputError
 from .progress import report
@@ -150,7 +149,7 @@ def outline_mask(points_kji, shape):
 
     Points are grouped by slice (``k`` rounded to the nearest slice) and, on each
     slice, joined in the order given into a closed polygon. A pixel belongs to the
-    region when its centre lies inside the polygon (``matplotlib.path.Path``) or the
+    region when its centre lies inside the polygon (even-odd rule) or the
     polygon's edge passes through it. Slices without points stay empty: the manual
     region is drawn per slice and not interpolated.
 
@@ -453,7 +452,7 @@ def _polygon_mask(polygon_ji, plane_shape, k):
     grid_j, grid_i = np.mgrid[low[0]:high[0], low[1]:high[1]]
     centres = np.column_stack([grid_j.ravel(), grid_i.ravel()])
     mask = np.zeros(plane_shape, bool)
-    mask[low[0]:high[0], low[1]:high[1]] = Path(closed, closed=True).contains_points(centres).reshape(grid_j.shape)
+    mask[low[0]:high[0], low[1]:high[1]] = _inside_polygon(centres, closed).reshape(grid_j.shape)
     for begin, end in zip(closed[:-1], closed[1:]):
         steps = max(int(np.ceil(np.abs(end - begin).max() / _EDGE_STEP_PX)), 1)
         samples = begin + np.linspace(0.0, 1.0, steps + 1)[:, None] * (end - begin)
@@ -547,3 +546,19 @@ def _swap_labels(labels, transform, mirror_swaps):
     for source, target in table.items():
         swapped[labels == source] = target
     return swapped
+
+
+def _inside_polygon(points, closed):
+    """Whether each of the (n, 2) points lies inside the closed polygon (m + 1, 2), by the even-odd rule.
+
+    A ray from each point along +j crosses the edges whose i-range holds the point's
+    i (half-open, so a vertex is counted once); an odd number of crossings is inside.
+    """
+    inside = np.zeros(len(points), dtype=bool)
+    for (begin_j, begin_i), (end_j, end_i) in zip(closed[:-1], closed[1:]):
+        spans = (begin_i > points[:, 1]) != (end_i > points[:, 1])
+        if not spans.any():
+            continue
+        crossing_j = begin_j + (points[spans, 1] - begin_i) * (end_j - begin_j) / (end_i - begin_i)
+        inside[spans] ^= points[spans, 0] < crossing_j
+    return inside

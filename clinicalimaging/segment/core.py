@@ -28,34 +28,21 @@ ALGORITHMS.md C–E and P:
 import dataclasses
 
 import numpy as np
-from sklearn.base import clone
-from sklearn.model_selection import train_test_split
 
 from ..errors import InputError
 from ..preprocess import RoiBox, refine_lesion_mask
 from ..progress import report, subrange
 from ..validation import as_scalar_volume, check_spacing, on_image_grid
 from .features import voxel_features
-from .importance import permutation_feature_importance, top_feature_indices
 from .levelset import rough_segmentation, signed_distance_to_surface
 from .parameters import SegmentParameters
 from .postprocess import clean_mask
 from .resample import image_back_to_grid, isotropic_spacing, mask_back_to_grid, resample_image_z, resample_mask_z
-from .self_paced import SelfPacedSVC
 
 #: Slices the level set needs after interpolation to near-isotropic voxels.
 MINIMUM_SLICES = 4
 #: Label values of a seed (scribble) map.
 LESION_SEED, BACKGROUND_SEED = 1, 2
-#: Training voxels held out to measure the feature importance: this fraction, at most
-#: :data:`MAX_HELD_OUT_VOXELS`, each feature shuffled :data:`IMPORTANCE_REPEATS` times. The importance costs
-#: one prediction of the held-out voxels per feature and repeat (about 0.5 s on 2 cores with these values;
-#: on breast1, 2 repeats gave top-10 lists as stable across seeds as 1 repeat, at twice the cost).
-HELD_OUT_FRACTION, MAX_HELD_OUT_VOXELS, IMPORTANCE_REPEATS = 0.2, 500, 1
-#: The held-out training voxels lie beyond the uncertain band and are usually separated perfectly, so that
-#: shuffling one feature seldom changes the balanced accuracy (on breast1 every importance was 0); the SVM's
-#: hinge loss still measures how much each feature moves the margins.
-IMPORTANCE_SCORING = "hinge"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,7 +61,7 @@ class SegmentResult:
     """Preprocessed outline mask that started the level set (uint8)."""
     roi: RoiBox
     """The region of interest the computation ran in."""
-    classifier: SelfPacedSVC
+    classifier: object
     """The trained classifier (for inspection, e.g. ``history_``); with ``top_features`` it takes only the
     selected feature columns."""
     feature_importance: tuple
@@ -155,13 +142,15 @@ def segment_lesion(image, points_kji, spacing=(1.0, 1.0, 1.0), parameters: Segme
     features, names = voxel_features(image_iso, spacing_iso, mask=described,
                                      centre=np.argwhere(initial_iso).mean(axis=0),
                                      progress=subrange(progress, 0.25, 0.8))
-    report(progress, 0.8, "Training the self-paced SVM")
-    classifier, importance, columns = _train_classifier(features[training[described]], labels[training], names,
-                                                        parameters)
+    from .classifier import train_classifier  # scikit-learn: imported only when a lesion is segmented
+
+    classifier, importance, columns = train_classifier(features[training[described]], labels[training], names,
+                                                       parameters, progress=subrange(progress, 0.8, 0.93))
     margin_iso = np.where(distance > 0, 1.0, -1.0).astype(np.float32)
     if band.any():  # a rough surface with no voxel within half_width (e.g. a cut-off organ) has no band
         # The level set's verdict as a prior: the SVM overrides the rough surface only where it is confident.
         prior = parameters.surface_prior * distance[band] / half_width
+        report(progress, 0.93, "Classifying the uncertain band")
         margin_iso[band] = classifier.decision_function(features[band[described]][:, columns]) + prior
     if seeds is not None:
         margin_iso[seeds_iso[0]], margin_iso[seeds_iso[1]] = 1.0, -1.0
@@ -194,26 +183,6 @@ def roi_margin_z_mm(points_kji, spacing, parameters):
         return parameters.margin_z_mm  # refine_lesion_mask reports the bad points
     extent_mm = float(np.max(np.ptp(points[:, 1:], axis=0) * spacing[1:]))
     return max(parameters.margin_z_mm, extent_mm)
-
-
-def _train_classifier(features, labels, names, parameters):
-    """Fit the SVM on most training voxels, rank the features on the rest, refit on the top ones if asked.
-
-    Returns the classifier, the importance ranking and the feature columns the classifier takes.
-    """
-    held_out = min(round(HELD_OUT_FRACTION * len(labels)), MAX_HELD_OUT_VOXELS)
-    fit, test = train_test_split(np.arange(len(labels)), test_size=held_out, stratify=labels,
-                                 random_state=parameters.seed)
-    classifier = SelfPacedSVC(random_state=parameters.seed, class_weight="balanced",
-                              pace=None if parameters.classifier == "self-paced" else float("inf"))
-    classifier.fit(features[fit], labels[fit])
-    importance = permutation_feature_importance(classifier, features[test], labels[test], names,
-                                                scoring=IMPORTANCE_SCORING, n_repeats=IMPORTANCE_REPEATS,
-                                                seed=parameters.seed)
-    if not parameters.top_features:
-        return classifier, importance, slice(None)
-    columns = top_feature_indices(importance, names, min(parameters.top_features, len(names)))
-    return clone(classifier).fit(features[fit][:, columns], labels[fit]), importance, columns
 
 
 def _check_seeds(seeds, shape):

@@ -34,6 +34,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..errors import InputError
+from ..progress import report
 
 #: Fewest samples of each class admitted in any round (the easiest ones), so that
 #: every refit sees both classes even when a pace admits almost nothing.
@@ -142,7 +143,7 @@ class SelfPacedSVC(ClassifierMixin, BaseEstimator):
         tags.classifier_tags.multi_class = False
         return tags
 
-    def fit(self, X, y):
+    def fit(self, X, y, *, progress=None):
         """Fit the feature map, then the SVM self-paced.
 
         Parameters
@@ -151,6 +152,9 @@ class SelfPacedSVC(ClassifierMixin, BaseEstimator):
             Training samples.
         y : (n_samples,) array_like
             Labels of exactly two classes.
+        progress : callable, optional
+            ``progress(fraction, message)``, called once per self-paced round; may
+            raise :class:`~clinicalimaging.Cancelled`.
 
         Returns
         -------
@@ -178,6 +182,7 @@ class SelfPacedSVC(ClassifierMixin, BaseEstimator):
             losses = _hinge(svm, features, sign)
             pace = _quantile_pace(losses, class_index, self.initial_fraction) if first_pace is None else first_pace
             for round_ in range(self.max_rounds):
+                report(progress, round_ / self.max_rounds, f"Self-paced round {round_ + 1}")
                 if round_:
                     pace = pace * self.pace_growth
                 admitted = _admit(losses, class_index, pace)
