@@ -23,6 +23,7 @@ from clinicalimaging.enhance.nodes import enhance_volume
 from clinicalimaging.enhance.parameters import EnhanceParameters
 from clinicalimaging.errors import Cancelled, InputError
 from clinicalimaging.mrml import segment_mask
+from clinicalimaging.slicer_dependencies import ensure_requirements
 from clinicalimaging.slicer_parameters import set_parameter_tooltips, stage_parameters, with_stage_parameters
 from clinicalimaging.slicer_progress import run_with_progress
 
@@ -50,7 +51,7 @@ dimension of each voxel's neighbourhood chooses the fractional order applied the
 <b>Adaptive</b> mode (the default) smooths noisy tissue with negative orders and sharpens edges;
 <b>paper</b> mode is the published method (orders 0.45 to 0.85). Optional outputs: the order map and the
 fractal dimension map. <b>Compare</b> measures contrast-to-noise ratio around a lesion segment for the
-original, classic filters and both modes.
+original, classic filters and both modes. Needs Slicer 5.10 or newer.
 See the <a href="https://github.com/ClinicalImageAnalysis/SlicerClinicalImageAnalysis#fractionalenhance">README</a>.
 """)
         self.parent.acknowledgementText = _("""
@@ -220,6 +221,8 @@ class FractionalEnhanceWidget(ScriptedLoadableModuleWidget, VTKObservationMixin)
 
     def onApplyButton(self) -> None:
         """Enhance the input volume; a new output volume is created when none is selected."""
+        if not ensure_requirements(self.resourcePath("requirements.txt"), requester="FractionalEnhance"):
+            return
         parameterNode = self._parameterNode
         outputVolume = run_with_progress(
             lambda progress: self.logic.process(
@@ -238,6 +241,8 @@ class FractionalEnhanceWidget(ScriptedLoadableModuleWidget, VTKObservationMixin)
 
     def onCompareButton(self) -> None:
         """Compare the enhancement methods around the selected lesion segment; show the table and a CNR chart."""
+        if not ensure_requirements(self.resourcePath("requirements.txt"), requester="FractionalEnhance"):
+            return
         parameterNode = self._parameterNode
         tableNode = run_with_progress(
             lambda progress: self.logic.compare(

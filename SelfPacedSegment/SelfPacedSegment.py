@@ -8,13 +8,15 @@ import logging
 import math
 import sys
 import time
+from typing import Optional, Union
 
 import vtk
 
 import slicer
 from slicer import (
     vtkMRMLLabelMapVolumeNode,
-    vtkMRMLMarkupsNode,
+    vtkMRMLMarkupsClosedCurveNode,
+    vtkMRMLMarkupsFiducialNode,
     vtkMRMLScalarVolumeNode,
     vtkMRMLSegmentationNode,
     vtkMRMLTableNode,
@@ -32,6 +34,7 @@ from clinicalimaging.progress import subrange
 from clinicalimaging.segment.core import BACKGROUND_SEED, LESION_SEED
 from clinicalimaging.segment.nodes import LESION_SEGMENT, segment_volume, segmentation_statistics
 from clinicalimaging.segment.parameters import SegmentParameters
+from clinicalimaging.slicer_dependencies import ensure_requirements
 from clinicalimaging.slicer_parameters import set_parameter_tooltips, stage_parameters, with_stage_parameters
 from clinicalimaging.slicer_progress import run_with_progress
 
@@ -62,6 +65,7 @@ grows it into a rough 3D segmentation, and a self-paced support vector machine, 
 sure of, decides the uncertain band around the rough surface. Optional: run Fractional Enhance first,
 lesion/background scribbles (segments named <b>lesion</b> and <b>background</b>), the classifier's margin
 and the rough segmentation as volumes, and a reference segment to measure Dice against.
+Needs Slicer 5.10 or newer; installs scikit-learn on first use, after asking.
 See the <a href="https://github.com/ClinicalImageAnalysis/SlicerClinicalImageAnalysis#selfpacedsegment">README</a>.
 """)
         self.parent.acknowledgementText = _("""
@@ -94,7 +98,8 @@ class SelfPacedSegmentParameterNode:
 
     inputVolume: vtkMRMLScalarVolumeNode
     enhanceFirst: bool
-    outline: vtkMRMLMarkupsNode
+    # Slicer's node selector needs concrete classes (it instantiates each to read its name); None: not chosen.
+    outline: Optional[Union[vtkMRMLMarkupsClosedCurveNode, vtkMRMLMarkupsFiducialNode]]
     seeds: vtkMRMLSegmentationNode
     referenceSegmentation: vtkMRMLSegmentationNode
     outputSegmentation: vtkMRMLSegmentationNode
@@ -228,6 +233,8 @@ class SelfPacedSegmentWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
     def onApplyButton(self) -> None:
         """Segment the lesion, then fill the results table; new output nodes are created when none is selected."""
+        if not ensure_requirements(self.resourcePath("requirements.txt"), requester="SelfPacedSegment"):
+            return
         parameterNode = self._parameterNode
 
         def segmentAndMeasure(progress):

@@ -75,14 +75,19 @@ def set_parameter_tooltips(ui_widget, parameters_class) -> None:
     Parameters
     ----------
     ui_widget : qt.QWidget
-        The panel loaded from the module's ``.ui``; each field has a widget with a
-        ``SlicerParameterName`` property.
+        The panel loaded from the module's ``.ui``; a field's widget carries the
+        field's name in its ``SlicerParameterName`` property. Fields without a
+        widget are left out.
     parameters_class : type
     """
-    from slicer.parameterNodeWrapper import findChildWidgetForParameter
+    import qt
+    from slicer.parameterNodeWrapper import SlicerParameterNamePropertyName
 
+    widgets = {widget.property(SlicerParameterNamePropertyName): widget for widget in ui_widget.findChildren(qt.QWidget)}
     for field in describe(parameters_class):
-        findChildWidgetForParameter(ui_widget, field["name"]).toolTip = summary(field)
+        widget = widgets.get(field["name"])
+        if widget is not None:
+            widget.toolTip = summary(field)
 
 
 def _parameter_type(field: dict):

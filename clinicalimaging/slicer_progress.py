@@ -31,7 +31,9 @@ def run_with_progress(work, *, title: str, failure_message: str):
     import slicer
     from slicer.i18n import tr as _
 
-    dialog = slicer.util.createProgressDialog(windowTitle=title, labelText=_("Starting..."), maximum=100)
+    # Work that reaches 100 % may go on (e.g. a results table after the segmentation): no auto-close.
+    dialog = slicer.util.createProgressDialog(windowTitle=title, labelText=_("Starting..."), maximum=100,
+                                              autoClose=False, autoReset=False)
 
     def progress(fraction: float, message: str) -> bool:
         dialog.value = round(100 * fraction)
@@ -39,14 +41,14 @@ def run_with_progress(work, *, title: str, failure_message: str):
         slicer.app.processEvents()
         return not dialog.wasCanceled
 
-    try:
-        with slicer.util.tryWithErrorDisplay(failure_message):
+    with slicer.util.tryWithErrorDisplay(failure_message):
+        try:
             try:
                 return work(progress)
-            except InputError as error:
-                slicer.util.errorDisplay(str(error), windowTitle=title)
-            except Cancelled:
-                slicer.util.showStatusMessage(_("{title}: cancelled, nothing was changed.").format(title=title), 5000)
-    finally:
-        dialog.close()
+            finally:  # before any message is shown, so that no dialog covers it
+                dialog.close()
+        except InputError as error:
+            slicer.util.errorDisplay(str(error), windowTitle=title)
+        except Cancelled:
+            slicer.util.showStatusMessage(_("{title}: cancelled, nothing was changed.").format(title=title), 5000)
     return None
