@@ -18,18 +18,18 @@ from slicer.parameterNodeWrapper import parameterNodeWrapper
 from slicer.ScriptedLoadableModule import *
 from slicer.util import VTKObservationMixin
 
-from clinicalimaging.enhance.compare import comparison_table
-from clinicalimaging.enhance.nodes import enhance_volume
+from clinicalimaging.enhance.nodes import (
+    COMPARISON_CHART_REFERENCE,
+    comparison_chart,
+    comparison_table,
+    enhance_volume,
+)
 from clinicalimaging.enhance.parameters import EnhanceParameters
 from clinicalimaging.errors import Cancelled, InputError
 from clinicalimaging.mrml import segment_mask
 from clinicalimaging.slicer_dependencies import ensure_requirements
 from clinicalimaging.slicer_parameters import set_parameter_tooltips, stage_parameters, with_stage_parameters
 from clinicalimaging.slicer_progress import run_with_progress
-
-#: Node reference from a comparison table to the bar chart made from it.
-COMPARISON_CHART_REFERENCE = "FractionalEnhanceComparisonChart"
-
 
 #
 # FractionalEnhance
@@ -324,29 +324,11 @@ class FractionalEnhanceLogic(ScriptedLoadableModuleLogic):
         lesionMask = segment_mask(segmentationNode, segment, inputVolume)
         tableNode = comparison_table(inputVolume, lesionMask, parameters=parameters, table_node=tableNode,
                                      progress=progress)
-        chartNode = self.comparisonChart(tableNode)
+        chartNode = comparison_chart(tableNode, title=_("Contrast-to-noise ratio around the lesion"),
+                                     x_axis_title=_("Method"), y_axis_title=_("CNR"))
         if showResult:
             self._showComparison(tableNode, chartNode)
         return tableNode
-
-    def comparisonChart(self, tableNode):
-        """The bar chart of contrast-to-noise ratio per method of a comparison table (made once per table)."""
-        scene = tableNode.GetScene()
-        chartNode = tableNode.GetNodeReference(COMPARISON_CHART_REFERENCE)
-        if chartNode is None:
-            chartNode = scene.AddNewNodeByClass("vtkMRMLPlotChartNode", f"{tableNode.GetName()} chart")
-            seriesNode = scene.AddNewNodeByClass("vtkMRMLPlotSeriesNode", f"{tableNode.GetName()} CNR")
-            chartNode.AddAndObservePlotSeriesNodeID(seriesNode.GetID())
-            tableNode.SetNodeReferenceID(COMPARISON_CHART_REFERENCE, chartNode.GetID())
-        seriesNode = chartNode.GetNthPlotSeriesNode(0)
-        seriesNode.SetAndObserveTableNodeID(tableNode.GetID())
-        seriesNode.SetPlotType(slicer.vtkMRMLPlotSeriesNode.PlotTypeBar)
-        seriesNode.SetLabelColumnName("method")
-        seriesNode.SetYColumnName("cnr")
-        chartNode.SetTitle(_("Contrast-to-noise ratio around the lesion"))
-        chartNode.SetXAxisTitle(_("Method"))
-        chartNode.SetYAxisTitle(_("CNR"))
-        return chartNode
 
     def _showComparison(self, tableNode, chartNode) -> None:
         """Show the table and the chart in a layout with table and plot views (no-op without a main window)."""
@@ -381,7 +363,8 @@ class FractionalEnhanceTest(ScriptedLoadableModuleTest):
 
     def _phantomVolume(self):
         """A small CT phantom (volume and label map nodes) in the scene."""
-        from clinicalimaging.phantom import make_phantom, phantom_volume
+        from clinicalimaging.phantom import make_phantom
+        from clinicalimaging.phantom_nodes import phantom_volume
 
         phantom = make_phantom("ct", shape=(8, 64, 64), oblique=True)
         volumeNode, labelNode = phantom_volume(phantom, scene=slicer.mrmlScene, name="phantom")

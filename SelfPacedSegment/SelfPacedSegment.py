@@ -427,7 +427,8 @@ class SelfPacedSegmentTest(ScriptedLoadableModuleTest):
         The points are clicked as a clinician would: on the lesion's largest slice, rays
         from the lesion's centre at equal angles stop at the last lesion voxel.
         """
-        from clinicalimaging.phantom import make_phantom, phantom_volume
+        from clinicalimaging.phantom import make_phantom
+        from clinicalimaging.phantom_nodes import phantom_volume
 
         phantom = make_phantom("mr", shape=(24, 96, 96), spacing=(2.5, 0.8, 0.8))
         volumeNode, _labels = phantom_volume(phantom, scene=slicer.mrmlScene, name="phantom")

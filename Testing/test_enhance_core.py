@@ -99,7 +99,7 @@ def test_fractal_dimension_of_a_plane_is_two_and_noise_is_higher():
     np.testing.assert_allclose(flat, 2.0, atol=1e-5)
     gentle = local_fractal_dimension((0.3 * j + 0.2 * i)[np.newaxis].astype(np.float32), **options)
     assert np.median(gentle) == pytest.approx(2.0, abs=0.15)
-    # Standard DBC underestimates steep ramps (ALGORITHMS.md A6 measured 1.84 on its ramp).
+    # Standard DBC underestimates steep ramps (docs/enhancement.md#local-fractal-dimension).
     steep = local_fractal_dimension((3.0 * j + 2.0 * i)[np.newaxis].astype(np.float32), **options)
     assert 1.6 < np.median(steep) <= np.median(gentle)
     noise = np.random.default_rng(0).uniform(0, 255, (1, 64, 64)).astype(np.float32)

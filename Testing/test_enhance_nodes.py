@@ -1,12 +1,15 @@
-"""Node-level fractional enhancement on real MRML nodes (slicer-core)."""
+"""Node-level fractional enhancement and comparison on real MRML nodes (slicer-core)."""
 
 import numpy as np
 import pytest
 
 from clinicalimaging import Cancelled, InputError, mrml
 from clinicalimaging.enhance import EnhanceParameters
-from clinicalimaging.enhance.nodes import PARAMETERS_ATTRIBUTE, enhance_volume
-from clinicalimaging.phantom import make_phantom, phantom_volume
+from clinicalimaging.enhance.compare import compare_enhancements
+from clinicalimaging.enhance.nodes import (COMPARISON_CHART_REFERENCE, PARAMETERS_ATTRIBUTE, comparison_chart,
+                                           comparison_table, enhance_volume)
+from clinicalimaging.phantom import make_phantom
+from clinicalimaging.phantom_nodes import phantom_volume
 
 
 @pytest.fixture
@@ -74,3 +77,62 @@ def test_bad_nodes_raise_input_error(oblique_volume):
     constant = mrml.new_volume_like(oblique_volume, np.full(mrml.array_from_volume(oblique_volume).shape, 7, np.int16))
     with pytest.raises(InputError, match="constant"):
         enhance_volume(constant)
+
+
+METHODS = ["original", "constant order 0.5", "CLAHE", "unsharp mask", "Laplacian sharpening", "paper mode",
+           "default mode"]
+COLUMNS = ["method", "cnr", "cnr_ratio", "cnr_pooled", "noise_std", "edge_sharpness", "lesion_mean",
+           "background_mean"]
+
+
+@pytest.fixture(scope="module")
+def compare_nodes():
+    phantom = make_phantom("mr", shape=(10, 64, 64), spacing=(3.0, 1.0, 1.0))
+    volume, labels = phantom_volume(phantom, name="compare_phantom")
+    yield volume, mrml.label_mask_like(labels, volume, phantom.lesion_label)
+    for node in (volume, labels):
+        node.GetScene().RemoveNode(node)
+
+
+def test_comparison_table_on_phantom_nodes(compare_nodes):
+    volume, mask = compare_nodes
+    before = mrml.array_from_volume(volume)
+    parameters = EnhanceParameters(strength=0.5)
+    table = comparison_table(volume, mask, parameters=parameters)
+    assert table.IsA("vtkMRMLTableNode") and table.GetScene() is volume.GetScene()
+    assert table.GetNumberOfRows() == len(METHODS)
+    assert [table.GetColumnName(index) for index in range(table.GetNumberOfColumns())] == COLUMNS
+    assert [table.GetCellText(row, 0) for row in range(len(METHODS))] == METHODS
+    assert float(table.GetCellText(0, COLUMNS.index("cnr_ratio"))) == 1.0
+    rows = compare_enhancements(before, mask, mrml.spacing_kji(volume), parameters=parameters)
+    cnr = table.GetTable().GetColumnByName("cnr")
+    assert [cnr.GetValue(row) for row in range(len(METHODS))] == pytest.approx([row["cnr"] for row in rows])
+    np.testing.assert_array_equal(mrml.array_from_volume(volume), before)
+    assert comparison_table(volume, mask, parameters=parameters.to_dict(), table_node=table) is table
+    assert table.GetNumberOfRows() == len(METHODS)
+    table.GetScene().RemoveNode(table)
+
+
+def test_comparison_chart_is_a_cnr_bar_chart_made_once_per_table(compare_nodes):
+    volume, mask = compare_nodes
+    scene = volume.GetScene()
+    table = comparison_table(volume, mask)
+    charts = scene.GetNumberOfNodesByClass("vtkMRMLPlotChartNode")
+    chart = comparison_chart(table, title="CNR", y_axis_title="contrast-to-noise ratio")
+    assert chart.IsA("vtkMRMLPlotChartNode") and chart.GetScene() is scene
+    assert table.GetNodeReference(COMPARISON_CHART_REFERENCE) is chart
+    assert (chart.GetTitle(), chart.GetXAxisTitle(), chart.GetYAxisTitle()) == ("CNR", "Method",
+                                                                               "contrast-to-noise ratio")
+    assert chart.GetNumberOfPlotSeriesNodes() == 1
+    series = chart.GetNthPlotSeriesNode(0)
+    assert series.GetPlotType() == series.PlotTypeBar
+    assert series.GetTableNode() is table
+    assert (series.GetLabelColumnName(), series.GetYColumnName()) == ("method", "cnr")
+    # Refilling the table and charting it again reuses the chart and its series.
+    comparison_table(volume, mask, parameters={"strength": 0.5}, table_node=table)
+    assert comparison_chart(table) is chart and chart.GetNthPlotSeriesNode(0) is series
+    assert chart.GetTitle() == "Contrast-to-noise ratio around the lesion"
+    assert scene.GetNumberOfNodesByClass("vtkMRMLPlotChartNode") == charts + 1
+    for node in (series, chart, table):
+        scene.RemoveNode(node)
+

@@ -38,7 +38,7 @@ def test_ggcm_features_of_the_hand_example():
         "large_gradient_dominance": (3 / 8 + 1 / 4) * 1 + (1 / 8 + 1 / 4) * 4,
         "grey_nonuniformity": (8 ** 2 + 8 ** 2) / 16,
         "gradient_nonuniformity": (10 ** 2 + 6 ** 2) / 16,
-        "energy": (9 + 1 + 4 + 4) / 64,
+        "angular_second_moment": (9 + 1 + 4 + 4) / 64,
         "grey_mean": 1 * 0.5 + 2 * 0.5,
         "gradient_mean": 1 * 5 / 8 + 2 * 3 / 8,
         "grey_std": 0.5,
@@ -116,6 +116,13 @@ def test_local_glcm_equals_the_glcm_of_each_window():
     assert values[1, 1] == 1.0 and values[2, 1] == 1.0  # (4, 3, 3): its pairs all lie in the uniform region
 
 
+def test_sum_of_squared_probabilities_is_named_angular_second_moment():
+    # Haralick et al. (1973) call sum P**2 the angular second moment; scikit-image's "energy" is its square root.
+    assert not [name for name in FEATURE_NAMES if "energy" in name]
+    assert {f"{matrix}{dimension}_angular_second_moment" for matrix in ("glcm", "ggcm") for dimension in ("2d", "3d")} \
+        <= set(FEATURE_NAMES)
+
+
 def test_feature_table_and_feature_count_agree():
     assert len(FEATURES) == len(FEATURE_NAMES) == 61
     assert len(set(FEATURE_NAMES)) == 61
@@ -151,7 +158,8 @@ def test_phantom_features_are_finite_and_separate_lesion_from_liver(phantom):
     np.testing.assert_allclose(values[:, column["distance_to_centre"]], distance_mm, rtol=1e-6)
     np.testing.assert_array_equal(values[:, column["intensity"]], phantom.image[lesion | liver])
     assert np.all(values[:, column["glcm3d_correlation"]] <= 1 + 1e-9)
-    assert np.all((values[:, column["ggcm2d_energy"]] > 0) & (values[:, column["ggcm2d_energy"]] <= 1))
+    second_moment = values[:, column["ggcm2d_angular_second_moment"]]
+    assert np.all((second_moment > 0) & (second_moment <= 1))
 
 
 def test_mask_selects_the_voxels(phantom):

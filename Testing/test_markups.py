@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from clinicalimaging import InputError, mrml
-from clinicalimaging.phantom import make_phantom, phantom_volume
+from clinicalimaging.phantom import make_phantom
+from clinicalimaging.phantom_nodes import phantom_volume
 
 
 @pytest.fixture(scope="module")

@@ -6,13 +6,13 @@ from scipy import ndimage
 
 from clinicalimaging import InputError
 from clinicalimaging.metrics import (contrast_to_noise_ratio, edge_sharpness, enhancement_metrics, lesion_regions,
-                                     noise_std, pooled_contrast_to_noise_ratio)
+                                     measured_box, noise_std, pooled_contrast_to_noise_ratio)
 
 SPACING = (3.0, 0.8, 0.8)
 
 
 def disk_phantom(*, slices=4, size=64, radius=12, noise=5.0, seed=0):
-    """A disk of 150 in a background of 100 (ALGORITHMS.md B) on every slice, with Gaussian noise."""
+    """A disk of 150 in a background of 100 on every slice, with Gaussian noise."""
     j, i = np.mgrid[:size, :size]
     disk = (j - size / 2) ** 2 + (i - size / 2) ** 2 <= radius ** 2
     mask = np.repeat(disk[np.newaxis], slices, axis=0)
@@ -122,6 +122,37 @@ def test_a_lesion_too_small_to_erode_keeps_its_mask_as_core():
 def test_a_2d_image_is_one_slice():
     image, mask = disk_phantom(slices=1)
     assert enhancement_metrics(image[0], mask[0], SPACING) == pytest.approx(enhancement_metrics(image, mask, SPACING))
+
+
+@pytest.mark.parametrize("spacing", [SPACING, (2.0, 0.6, 1.1)])
+@pytest.mark.parametrize("where", [(slice(3, 6), slice(20, 31), slice(30, 38)),
+                                   (slice(0, 2), slice(0, 9), slice(55, 64))])
+def test_regions_and_metrics_of_the_measured_box_equal_those_of_the_whole_image(spacing, where):
+    # An irregular lesion inside the image and one touching its border, on square and non-square pixels.
+    rng = np.random.default_rng(7)
+    image = rng.normal(100.0, 5.0, (8, 64, 64))
+    mask = np.zeros(image.shape, bool)
+    mask[where] = rng.random(mask[where].shape) < 0.8
+    image[mask] += 40.0
+    box = measured_box(mask)
+    assert box[0] == slice(where[0].start, where[0].stop)
+    whole, part = lesion_regions(mask, spacing), lesion_regions(mask[box], spacing)
+    for name in ("lesion", "background", "boundary"):
+        region = getattr(whole, name)
+        np.testing.assert_array_equal(getattr(part, name), region[box])
+        assert np.count_nonzero(region[box]) == np.count_nonzero(region)  # nothing measured outside the box
+    assert enhancement_metrics(image[box], mask[box], spacing) == \
+        pytest.approx(enhancement_metrics(image, mask, spacing), rel=1e-12)
+
+
+def test_measured_box_is_the_lesion_slices_and_the_ring_in_plane():
+    mask = np.zeros((6, 80, 90), bool)
+    mask[2:4, 30:40, 50:55] = True
+    assert measured_box(mask) == (slice(2, 4), slice(19, 51), slice(39, 66))
+    assert measured_box(mask, ring_outer_px=3.5) == (slice(2, 4), slice(25, 45), slice(45, 60))
+    assert measured_box(mask[2]) == (slice(19, 51), slice(39, 66))
+    with pytest.raises(InputError, match="empty"):
+        measured_box(np.zeros((2, 9, 9)))
 
 
 @pytest.mark.parametrize("mask, spacing, message", [

@@ -9,7 +9,8 @@ import pytest
 import SimpleITK as sitk
 
 from clinicalimaging import InputError, mrml
-from clinicalimaging.phantom import make_phantom, phantom_volume
+from clinicalimaging.phantom import make_phantom
+from clinicalimaging.phantom_nodes import phantom_volume
 
 VOLUME_NODE_CLASSES = ("vtkMRMLScalarVolumeNode", "vtkMRMLLabelMapVolumeNode", "vtkMRMLVolumeArchetypeStorageNode")
 

@@ -5,7 +5,8 @@ import pytest
 from scipy import ndimage
 
 from clinicalimaging import InputError, mrml
-from clinicalimaging.phantom import NOISE_SIGMA, make_phantom, phantom_volume
+from clinicalimaging.phantom import NOISE_SIGMA, make_phantom
+from clinicalimaging.phantom_nodes import phantom_volume
 
 
 def lesion_volume_and_center(phantom):

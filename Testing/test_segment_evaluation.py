@@ -9,7 +9,7 @@ import SimpleITK as sitk
 from clinicalimaging.errors import InputError
 from clinicalimaging.phantom import make_phantom
 from clinicalimaging.preprocess import RoiBox, outline_mask
-from clinicalimaging.segment.baselines import grow_from_seeds, outline_seeds
+from clinicalimaging.segment.grow_from_seeds import grow_from_seeds, outline_seeds
 from clinicalimaging.segment.evaluation import (compare_segmentations, format_segmentation_table, outlined_slices,
                                                 simulate_outline)
 

@@ -5,7 +5,8 @@ import pytest
 
 from clinicalimaging import Cancelled, InputError, mrml
 from clinicalimaging.metrics import dice
-from clinicalimaging.phantom import make_phantom, phantom_volume
+from clinicalimaging.phantom import make_phantom
+from clinicalimaging.phantom_nodes import phantom_volume
 from clinicalimaging.segment.features import FEATURE_NAMES
 from clinicalimaging.segment.nodes import (LESION_COLOR, LESION_SEGMENT, PARAMETERS_ATTRIBUTE, segment_volume,
                                            segmentation_statistics)

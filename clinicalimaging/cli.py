@@ -258,11 +258,13 @@ def _run_demo(arguments, progress):
     """Where the demo files went."""
     from .demo import run_demo
 
-    written = run_demo(arguments.output_folder, kind=arguments.kind, progress=progress)
+    demo = run_demo(arguments.output_folder, kind=arguments.kind, progress=progress)
     if arguments.quiet:
         return None
     return "\n".join([f"Demo written to {Path(arguments.output_folder).resolve()}:",
-                      *(f"  {what}: {path}" for what, path in written.items())])
+                      *(f"  {what}: {path}" for what, path in demo.paths.items()),
+                      f"Comparison around the lesion (label {demo.lesion_label} of the label map):",
+                      demo.comparison])
 
 
 def _stage_parser(cls, title):

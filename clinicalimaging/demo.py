@@ -1,5 +1,6 @@
 """The built-in example: enhance a generated phantom and write everything a user would look at."""
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,38 @@ DEMO_FILES = {
     "figure": "phantom_enhancement.png",
     "comparison table": "phantom_comparison.csv",
 }
+#: Size of the figure in inches and its resolution: a PNG of 1300 x 1100 px.
+FIGURE_SIZE = (13.0, 11.0)
+FIGURE_DPI = 100
+#: Grey window (width, level) of the CT panels in HU: the usual abdominal soft-tissue window.
+CT_WINDOW = (400.0, 50.0)
+#: Grey-value quantity and unit of each phantom kind.
+UNITS = {"ct": ("CT number", "HU"), "mr": ("signal", "a.u.")}
+#: Outline colour of the lesion: distinct from grey, from coolwarm and from viridis.
+LESION_COLOUR = "magenta"
+_SCALE_BAR_LENGTHS_MM = (5, 10, 20, 50, 100, 200)
+# Anatomical letter of the positive and the negative direction of each RAS axis.
+_LETTERS = (("R", "L"), ("A", "P"), ("S", "I"))
+
+
+@dataclasses.dataclass(frozen=True)
+class DemoResult:
+    """What :func:`run_demo` wrote and found.
+
+    Attributes
+    ----------
+    paths : dict of str to Path
+        What was written (keys of :data:`DEMO_FILES`) and where.
+    comparison : str
+        The comparison table as fixed-width text
+        (:func:`~clinicalimaging.enhance.compare.format_table`), one line per method.
+    lesion_label : int
+        Value of the lesion in the label map file (the rows were measured on it).
+    """
+
+    paths: dict
+    comparison: str
+    lesion_label: int
 
 
 def run_demo(output_folder, *, kind="ct", parameters=None, progress=None):
@@ -41,8 +74,8 @@ def run_demo(output_folder, *, kind="ct", parameters=None, progress=None):
 
     Returns
     -------
-    dict of str to Path
-        What was written (keys of :data:`DEMO_FILES`) and where.
+    DemoResult
+        The paths written, the comparison table as text and the lesion's label value.
     """
     from .mrml import check_outputs
 
@@ -55,20 +88,22 @@ def run_demo(output_folder, *, kind="ct", parameters=None, progress=None):
     try:
         kinds = {"figure": "figure", "comparison table": "table"}
         check_outputs([], [(path, kinds.get(what, "volume")) for what, path in paths.items()])
-        _write_demo(paths, kind, parameters or EnhanceParameters(), progress)
+        comparison, lesion_label = _write_demo(paths, kind, parameters or EnhanceParameters(), progress)
     except BaseException:
         if created:
             output_folder.rmdir()
         raise
     report(progress, 1.0, "Done")
-    return paths
+    return DemoResult(paths=paths, comparison=comparison, lesion_label=lesion_label)
 
 
 def _write_demo(paths, kind, parameters, progress):
+    """Write the demo files; the comparison table as text and the lesion's label value."""
     from . import mrml
-    from .enhance.compare import compare_enhancements
+    from .enhance.compare import compare_enhancements, format_table
     from .enhance.nodes import enhance_volume
-    from .phantom import make_phantom, phantom_volume
+    from .phantom import make_phantom
+    from .phantom_nodes import phantom_volume
 
     report(progress, 0.0, f"Generating the {kind.upper()} phantom")
     phantom = make_phantom(kind)
@@ -86,46 +121,149 @@ def _write_demo(paths, kind, parameters, progress):
     report(progress, 0.95, "Writing the results")
     volumes = {"input volume": volume_node, "label map": label_node, "enhanced volume": enhanced_node,
                "fractional-order map": maps[0], "fractal-dimension map": maps[1]}
+    figure = demo_figure(image, mrml.array_from_volume(enhanced_node), mrml.array_from_volume(maps[0]),
+                         mrml.array_from_volume(maps[1]), lesion_mask, mrml.ijk_to_ras(volume_node), kind=kind,
+                         lesion_label=phantom.lesion_label, parameters=parameters)
     with mrml.staged_outputs(paths.values()) as staged:
         for what, node in volumes.items():
             mrml.write_volume(node, staged[paths[what]])
-        save_figure(image, mrml.array_from_volume(enhanced_node), mrml.array_from_volume(maps[0]),
-                    mrml.array_from_volume(maps[1]), lesion_mask, spacing, staged[paths["figure"]])
+        figure.savefig(staged[paths["figure"]], dpi=FIGURE_DPI)
         mrml.write_table(mrml.table_from_rows(rows, name="phantom comparison"), staged[paths["comparison table"]])
+    return format_table(rows), phantom.lesion_label
 
 
-def save_figure(image, enhanced, order_map, fractal_dimension_map, lesion_mask, spacing, path):
-    """Save a PNG of the slice through the lesion centre: input, enhanced, order map, fractal dimension.
+def demo_figure(image, enhanced, order_map, fractal_dimension_map, lesion_mask, ijk_to_ras, *, kind, lesion_label,
+                parameters):
+    """The demo's figure: input, enhanced, order map and fractal dimension on the axial slice through the lesion.
+
+    Every panel shows the same slice as Slicer shows an axial slice
+    (radiological convention: the patient's right on the left, anterior at the
+    top), with orientation letters at the edges, a scale bar in mm and the
+    lesion outlined. Input and enhanced share one grey window, stated on their
+    grey bars in the image's unit; the maps have colour bars with their units.
 
     Parameters
     ----------
     image, enhanced : ndarray, shape (K, J, I)
-        Input and enhanced volume, shown with the same grey window (1st to 99th
-        percentile of the input).
+        Input and enhanced volume.
     order_map, fractal_dimension_map : ndarray, shape (K, J, I)
-        Shown with colour bars.
+        Fractional order and local fractal dimension of each voxel.
     lesion_mask : ndarray, shape (K, J, I)
-        Non-zero inside the lesion; picks the slice and is outlined on the input.
-    spacing : tuple of 3 float
-        Voxel spacing in mm (KJI), for the aspect ratio.
-    path : str or Path
-        ``.png`` file.
+        Non-zero inside the lesion; picks the slice (the lesion's centre).
+    ijk_to_ras : ndarray, shape (4, 4)
+        IJK-to-RAS matrix of the volume in mm: spacing, orientation and the
+        slice's position. The K axis is taken as the axial one.
+    kind : {"ct", "mr"}
+        Phantom kind: picks the grey window (:data:`CT_WINDOW` for CT, the
+        1st to 99th percentile for MR) and the unit (:data:`UNITS`).
+    lesion_label : int
+        Label value of the lesion, named in the legend.
+    parameters : EnhanceParameters
+        What was done, for the title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Not yet saved; :data:`FIGURE_SIZE` inches.
     """
+    from matplotlib.colors import TwoSlopeNorm
     from matplotlib.figure import Figure  # no pyplot: no global backend, safe inside Slicer
+    from matplotlib.lines import Line2D
 
     k = int(round(np.argwhere(lesion_mask).mean(axis=0)[0]))
+    view, (right, down), (column_mm, row_mm) = _radiological_view(ijk_to_ras)
+    quantity, unit = UNITS[kind]
+    width, level = CT_WINDOW if kind == "ct" else _percentile_window(image)
+    grey_bar = f"{quantity} ({unit}); window {width:.3g} / level {level:.3g} {unit}"
+    orders = view(order_map[k])
+    order_norm = TwoSlopeNorm(0.0, min(orders.min(), -1e-3), max(orders.max(), 1e-3))
+    panels = [
+        (image, "Input", "gray", {"vmin": level - width / 2, "vmax": level + width / 2}, grey_bar),
+        (enhanced, f"Enhanced ({parameters.mode} mode, strength {parameters.strength:g})", "gray",
+         {"vmin": level - width / 2, "vmax": level + width / 2}, grey_bar),
+        (order_map, "Fractional order (blue: smoothing, red: sharpening)", "coolwarm", {"norm": order_norm},
+         "fractional order (unitless)"),
+        (fractal_dimension_map, "Local fractal dimension", "viridis", {}, "fractal dimension (unitless)"),
+    ]
+    position_s = (ijk_to_ras @ [0.0, 0.0, k, 1.0])[2]
+    figure = Figure(figsize=FIGURE_SIZE, layout="constrained")
+    figure.suptitle(f"{kind.upper()} phantom (synthetic abdomen): variable-order fractional enhancement, "
+                    f"{parameters.mode} mode, strength {parameters.strength:g}\n"
+                    f"Axial slice {k + 1} of {image.shape[0]} (S {position_s:.1f} mm) through the lesion: input, "
+                    "result, and the order and fractal-dimension maps that steered it", fontsize=13)
+    outline = view(lesion_mask[k] > 0)
+    for axis, (volume, title, colormap, scaling, bar_label) in zip(figure.subplots(2, 2).ravel(), panels):
+        shown = axis.imshow(view(volume[k]), cmap=colormap, aspect=row_mm / column_mm, interpolation="nearest",
+                            **scaling)
+        axis.contour(outline, levels=[0.5], colors=LESION_COLOUR, linewidths=1.0)
+        axis.set_title(title, fontsize=12)
+        axis.set_xticks([])
+        axis.set_yticks([])
+        _orientation_letters(axis, right, down)
+        _scale_bar(axis, column_mm, outline.shape[1])
+        figure.colorbar(shown, ax=axis, shrink=0.85, label=bar_label)
+    figure.legend(handles=[Line2D([], [], color=LESION_COLOUR, label=f"lesion, label {lesion_label}")],
+                  loc="outside lower center", fontsize=12, frameon=False)
+    return figure
+
+
+def _radiological_view(ijk_to_ras):
+    """How to show a (J, I) slice as Slicer shows an axial slice, from the volume's directions.
+
+    Returns ``view`` (a function of a (J, I) array: the displayed array, transposed
+    and flipped as needed so that the screen's x points to the patient's left and
+    its y, downwards, to the back), the RAS directions of the screen's right and
+    down in the displayed array, and the displayed column and row spacing in mm.
+    """
+    axes = np.asarray(ijk_to_ras, dtype=np.float64)[:3, :2]
+    spacing = np.linalg.norm(axes, axis=0)
+    directions = axes / spacing  # columns: RAS direction of +i and +j
+    # Screen right should be L (-R) and screen down P (-A).
+    transpose = abs(directions[0, 1]) + abs(directions[1, 0]) > abs(directions[0, 0]) + abs(directions[1, 1])
+    order = (1, 0) if transpose else (0, 1)  # array axis (i = 0, j = 1) shown as columns, as rows
+    right, down = directions[:, order[0]], directions[:, order[1]]
+    flip_columns, flip_rows = right[0] > 0, down[1] > 0
+
+    def view(section):
+        shown = section.T if transpose else section
+        return shown[::-1 if flip_rows else 1, ::-1 if flip_columns else 1]
+
+    return view, (-right if flip_columns else right, -down if flip_rows else down), \
+        (spacing[order[0]], spacing[order[1]])
+
+
+def _letter(direction):
+    """Anatomical letter(s) of a RAS direction: its dominant axis, and a second one when nearly as strong."""
+    strength = np.abs(direction)
+    axes = [axis for axis in np.argsort(-strength)[:2] if strength[axis] >= 0.5 * strength.max()]
+    return "".join(_LETTERS[axis][0 if direction[axis] > 0 else 1] for axis in axes)
+
+
+def _orientation_letters(axis, right, down):
+    """Letters of the patient's directions at the middle of each edge of a panel."""
+    from matplotlib import patheffects
+
+    style = {"transform": axis.transAxes, "color": "yellow", "fontsize": 13, "fontweight": "bold",
+             "path_effects": [patheffects.withStroke(linewidth=3, foreground="black")]}
+    axis.text(0.99, 0.5, _letter(right), ha="right", va="center", **style)
+    axis.text(0.01, 0.5, _letter(-right), ha="left", va="center", **style)
+    axis.text(0.5, 0.01, _letter(down), ha="center", va="bottom", **style)
+    axis.text(0.5, 0.99, _letter(-down), ha="center", va="top", **style)
+
+
+def _scale_bar(axis, column_mm, columns):
+    """A bar of a round length in mm, at most a quarter of the panel's width, at its lower left."""
+    from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
+
+    fitting = [length for length in _SCALE_BAR_LENGTHS_MM if length <= 0.25 * columns * column_mm]
+    length = fitting[-1] if fitting else _SCALE_BAR_LENGTHS_MM[0]
+    bar = AnchoredSizeBar(axis.transData, length / column_mm, f"{length} mm", "lower left", pad=0.3, borderpad=0.6,
+                          color="white", frameon=True, size_vertical=0.5, fontproperties={"size": 11})
+    bar.patch.set(facecolor="black", alpha=0.6, edgecolor="none")
+    axis.add_artist(bar)
+
+
+def _percentile_window(image):
+    """(width, level) covering the 1st to 99th percentile of the image."""
     low, high = np.percentile(image, [1, 99])
-    aspect = spacing[1] / spacing[2]
-    figure = Figure(figsize=(10, 9), layout="constrained")
-    axes = figure.subplots(2, 2)
-    panels = [(image, "Input", "gray", (low, high)), (enhanced, "Enhanced", "gray", (low, high)),
-              (order_map, "Fractional order", "coolwarm", (None, None)),
-              (fractal_dimension_map, "Local fractal dimension", "viridis", (None, None))]
-    for axis, (volume, title, colormap, (vmin, vmax)) in zip(axes.ravel(), panels):
-        shown = axis.imshow(volume[k], cmap=colormap, vmin=vmin, vmax=vmax, aspect=aspect, interpolation="nearest")
-        axis.set_title(f"{title} (slice {k})")
-        axis.set_axis_off()
-        if colormap != "gray":
-            figure.colorbar(shown, ax=axis, shrink=0.8)
-    axes[0, 0].contour(lesion_mask[k], levels=[0.5], colors="red", linewidths=0.8)
-    figure.savefig(path, dpi=100)
+    return float(high - low), float((high + low) / 2)

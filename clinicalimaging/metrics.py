@@ -9,12 +9,13 @@ an enhancement.
 The primary metric is the contrast-to-noise ratio of the paper, eq. (5), with
 the noise taken from the background ring. CNR can be raised by blurring, which
 removes noise and detail alike, so edge sharpness and the noise level are
-reported beside it (``ALGORITHMS.md`` section B).
+reported beside it (docs/enhancement.md#image-quality-metrics).
 
 Segmentation and detection metrics (Dice, HD95, box IoU) belong here as well.
 """
 
 import dataclasses
+import math
 
 import numpy as np
 import scipy.ndimage
@@ -52,7 +53,7 @@ def lesion_regions(lesion_mask, spacing, *, erosion_px=1, ring_inner_px=3, ring_
     than pixels, so a 3-D ring would reach into neighbouring anatomy), in pixels
     of the finest in-plane axis: with square pixels that is plain pixels, with
     non-square pixels the ring is still round in mm. The defaults follow common
-    practice (``ALGORITHMS.md`` B): core eroded by 1 px, ring 3-10 px outside.
+    practice (docs/enhancement.md#image-quality-metrics): core eroded by 1 px, ring 3-10 px outside.
     The ring is not limited to one tissue; for a lesion at an organ's edge it
     also samples the neighbouring tissue, which raises the measured noise.
 
@@ -90,8 +91,7 @@ def lesion_regions(lesion_mask, spacing, *, erosion_px=1, ring_inner_px=3, ring_
     if not 0 < ring_inner_px <= ring_outer_px:
         raise InputError(f"The background ring needs 0 < ring_inner_px <= ring_outer_px; "
                          f"got {ring_inner_px} and {ring_outer_px} px.")
-    if not volume.any():
-        raise InputError("The lesion mask is empty: label the lesion (non-zero voxels) and try again.")
+    _check_lesion(volume)
     in_plane = np.asarray(spacing[-2:])
     sampling = in_plane / in_plane.min()
 
@@ -111,6 +111,41 @@ def lesion_regions(lesion_mask, spacing, *, erosion_px=1, ring_inner_px=3, ring_
                 & ~scipy.ndimage.binary_erosion(volume, _IN_PLANE_CROSS, border_value=1))
     return LesionRegions(lesion=core.reshape(shape), background=background.reshape(shape),
                          boundary=boundary.reshape(shape))
+
+
+def measured_box(lesion_mask, *, ring_outer_px=10):
+    """The box of the voxels that :func:`lesion_regions` and :func:`enhancement_metrics` read for a lesion.
+
+    The slices that contain lesion and, in-plane, the lesion's bounding box grown
+    by ``ceil(ring_outer_px) + 1`` px (the background ring, and one pixel more for
+    the central differences of the edge gradient), clipped to the image. Regions
+    and metrics computed on ``image[box]`` and ``lesion_mask[box]`` equal those of
+    the whole image, so a comparison of enhancements can filter only the box (plus
+    each filter's halo).
+
+    Parameters
+    ----------
+    lesion_mask : (K, J, I) or (J, I) array
+        Non-zero inside the lesion.
+    ring_outer_px : float, optional
+        As for :func:`lesion_regions`.
+
+    Returns
+    -------
+    tuple of slice
+        One per axis of ``lesion_mask``.
+
+    Raises
+    ------
+    InputError
+        Empty mask, or not 2-D/3-D.
+    """
+    volume = as_binary_mask(lesion_mask, name="lesion mask")
+    _check_lesion(volume)
+    margin = (0, math.ceil(ring_outer_px) + 1, math.ceil(ring_outer_px) + 1)
+    box = tuple(slice(max(0, int(indices.min()) - extra), min(size, int(indices.max()) + 1 + extra))
+                for indices, extra, size in zip(np.nonzero(volume), margin, volume.shape))
+    return box[3 - np.ndim(lesion_mask):]
 
 
 def noise_std(image, background):
@@ -138,7 +173,7 @@ def contrast_to_noise_ratio(image, lesion, background):
     and ``m`` is the standard deviation (``ddof=0``) of the background. The paper
     calls ``m`` "the standard deviation of the two"; we take the classic form
     with the noise measured in a homogeneous background region (Welvaert &
-    Rosseel, PLoS ONE 8(11):e77089, 2013; ``ALGORITHMS.md`` section B). See
+    Rosseel, PLoS ONE 8(11):e77089, 2013; docs/enhancement.md#contrast-to-noise-ratio). See
     :func:`pooled_contrast_to_noise_ratio` for the form that pools both regions.
 
     Parameters
@@ -239,6 +274,11 @@ def enhancement_metrics(image, lesion_mask, spacing, *, regions=None):
     }
 
 
+def _check_lesion(volume):
+    if not volume.any():
+        raise InputError("The lesion mask is empty: label the lesion (non-zero voxels) and try again.")
+
+
 def _contrast(lesion_values, background_values):
     return abs(lesion_values.mean() - background_values.mean())
 
@@ -296,8 +336,6 @@ def _samples(image, region, name):
 def _ratio(numerator, denominator):
     # A noise-free synthetic background gives an infinitely good (not an undefined) CNR.
     return float(numerator / denominator) if denominator > 0 else float("inf")
-
-
 
 
 def dice(a, b):

@@ -8,8 +8,8 @@ view and different spacings hold the same anatomy. Image formation then adds a
 subtle tissue texture, partial-volume blur, (MR only) a smooth bias field and noise:
 Gaussian for CT (HU), Rician for MR (magnitude images).
 
-The core functions use numpy and scipy only; :func:`phantom_volume` turns a phantom
-into MRML nodes through :mod:`clinicalimaging.mrml`.
+Array level: numpy and scipy only. :func:`clinicalimaging.phantom_nodes.phantom_volume`
+turns a phantom into MRML nodes.
 """
 
 import dataclasses
@@ -219,29 +219,3 @@ def _ijk_to_ras(shape, spacing, oblique):
     matrix[:3, :3] = axes
     matrix[:3, 3] = -axes @ center_ijk + (np.array([12.5, -30.0, 45.0]) if oblique else 0)
     return matrix
-
-
-def phantom_volume(phantom, *, scene=None, name="phantom"):
-    """The phantom as MRML nodes: a scalar volume and a label map with the same geometry.
-
-    Parameters
-    ----------
-    phantom : Phantom
-    scene : vtkMRMLScene, optional
-        Default :func:`clinicalimaging.mrml.get_scene`.
-    name : str
-        Name of the volume; the label map is named ``<name>_labels``.
-
-    Returns
-    -------
-    volume_node : vtkMRMLScalarVolumeNode
-    label_node : vtkMRMLLabelMapVolumeNode
-        Its values are named after ``phantom.label_names`` (see
-        :func:`clinicalimaging.mrml.set_label_names`).
-    """
-    from . import mrml
-
-    volume = mrml.volume_from_array(phantom.image, ijk_to_ras=phantom.ijk_to_ras, scene=scene, name=name)
-    labels = mrml.new_volume_like(volume, phantom.labels, name=f"{name}_labels", labelmap=True)
-    mrml.set_label_names(labels, phantom.label_names)
-    return volume, labels

@@ -15,7 +15,7 @@ Arrays are in MRML's KJI order (``array[k, j, i]``: slice, row, column), ``spaci
 is in mm in the same order, and outline points are continuous voxel coordinates
 ``(k, j, i)``: the voxel ``[k, j, i]`` covers ``[k - 0.5, k + 0.5)`` and so on. The
 paper's sizes stay in pixels, as in the paper, whatever the pixel spacing; their
-parameter names end in ``_px``. Implementation notes: ``ALGORITHMS.md`` section P.
+parameter names end in ``_px``. Method notes: docs/segmentation.md#roi-and-lesion-mask.
 """
 
 import dataclasses
@@ -209,7 +209,7 @@ def refine_lesion_mask(image, points_kji, spacing, *, margin_px=20, margin_z_mm=
        ellipse in mm).
     4. The rule: if the processed component is a subset of the manual region, grown
        by ``tolerance_px`` to absorb the rasterisation of the outline polygon
-       (``ALGORITHMS.md`` P), the manual region is kept; otherwise the processed
+       (docs/segmentation.md#roi-and-lesion-mask), the manual region is kept; otherwise the processed
        component. An empty component (nothing survived the opening) is a subset.
        Our addition: a processed component that reaches the edge of the ROI is
        tissue around the lesion, not the lesion (the ROI was built with a margin

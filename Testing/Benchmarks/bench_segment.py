@@ -29,7 +29,7 @@ import numpy as np
 
 from clinicalimaging import mrml
 from clinicalimaging.metrics import dice
-from clinicalimaging.segment.baselines import growcut_segment
+from clinicalimaging.segment.grow_from_seeds import growcut_segment
 from clinicalimaging.segment.core import roi_margin_z_mm, segment_lesion
 from clinicalimaging.segment.parameters import SegmentParameters
 from clinicalimaging.segment.evaluation import simulate_outline

@@ -1,24 +1,39 @@
 """Established enhancement methods to compare the fractional enhancement against.
 
-Each baseline is a function ``(image, spacing) -> ndarray``: ``image`` is a KJI
-volume (a 2-D array is one slice), ``spacing`` is in mm in the same order. The
-result has the input's shape, is floating point (float32 for float32 and small
-integer inputs, float64 for float64) in the input's units and, as for
+Each baseline is a function ``(image, spacing, *, region=None, progress=None)``:
+``image`` is a KJI volume (a 2-D array is one slice), ``spacing`` is in mm in the
+same order. The result is floating point (float32 for float32 and small integer
+inputs, float64 for float64) in the input's units and, as for
 :func:`~clinicalimaging.enhance.fractional_enhance`, is clipped to the input's
 range ``[min, max]``. Like the default "2d" fractional mask, every baseline
 works in-plane, slice by slice, because clinical slices are much thicker than
 their pixels; the SimpleITK filters get each slice's in-plane spacing.
+
+``region``, a box (one ``slice`` per axis of ``image``, step 1), asks for the
+result inside that box only: the result then has the box's shape and equals the
+whole image's result there, because each baseline filters the box's slices with
+the neighbours (halo) its filter reads around the box. The cost then follows the
+box, not the volume. ``progress(fraction, message)`` is reported once per slice
+and may raise :class:`~clinicalimaging.Cancelled` between slices.
 """
+
+import math
 
 import numpy as np
 import SimpleITK as sitk
 
 from ..errors import InputError
+from ..progress import report
 from ..validation import as_scalar_volume, check_spacing
-from .filter import variable_order_filter
+from .filter import filter_halo, variable_order_filter
+from .grunwald_letnikov import sample_offsets
+
+#: Halo of the recursive (IIR) Gaussian of the unsharp mask, in sigmas: its response reaches infinitely far,
+#: but beyond this distance it changes a pixel by less than float32 resolution.
+RECURSIVE_GAUSSIAN_HALO_SIGMAS = 10.0
 
 
-def constant_order(image, spacing, *, order=0.5, number_of_terms=3):
+def constant_order(image, spacing, *, order=0.5, number_of_terms=3, region=None, progress=None):
     """Fractional mask of one order everywhere (the classic Tiansi mask for 3 terms).
 
     Parameters
@@ -31,21 +46,30 @@ def constant_order(image, spacing, *, order=0.5, number_of_terms=3):
         Fractional order ``v`` of the Grünwald–Letnikov mask, below 1.
     number_of_terms : int, optional
         Grünwald–Letnikov terms per direction (3 gives the 5x5 Tiansi mask,
-        ``ALGORITHMS.md`` A2).
+        docs/enhancement.md#tiansi-mask).
+    region : tuple of slice, optional
+        Box of ``image`` where the result is wanted (default: all of it).
+    progress : callable, optional
+        ``progress(fraction, message)``, once per slice.
 
     Returns
     -------
     ndarray of float
-        Shape of ``image``, clipped to its range.
+        Shape of ``image`` (of ``region`` when given), clipped to the image's range.
     """
-    volume, spacing = _as_volume(image, spacing)
     if not order < 1.0:
         raise InputError(f"The fractional order must be below 1 (the mask's sum vanishes at 1); got {order}.")
-    response = variable_order_filter(volume, order, spacing, mask="2d", number_of_terms=number_of_terms)
-    return _clip_like(response, image)
+    halo = filter_halo(sample_offsets("2d", check_spacing(spacing)), number_of_terms)[1:]
+
+    def fractional_mask(section, spacing):
+        return variable_order_filter(section[np.newaxis], order, spacing, mask="2d",
+                                     number_of_terms=number_of_terms)[0]
+
+    return _filter_slices(image, spacing, fractional_mask, halo=halo, region=region, progress=progress,
+                          name="Constant order")
 
 
-def clahe(image, spacing, *, radius_px=8, alpha=0.3, beta=0.3):
+def clahe(image, spacing, *, radius_px=8, alpha=0.3, beta=0.3, region=None, progress=None):
     """Contrast-limited adaptive histogram equalisation, slice by slice.
 
     SimpleITK's ``AdaptiveHistogramEqualization`` equalises the histogram of a
@@ -53,7 +77,7 @@ def clahe(image, spacing, *, radius_px=8, alpha=0.3, beta=0.3):
     from classic histogram equalisation (0) towards unsharp masking (1) and
     ``beta`` from that towards the identity (1); the defaults (SimpleITK's own,
     0.3 each) limit the contrast gain as CLAHE's clip limit does. The filter maps
-    its result back onto the input's grey-value range, so units stay
+    its result back onto the slice's grey-value range, so units stay
     comparable.
 
     Parameters
@@ -66,19 +90,35 @@ def clahe(image, spacing, *, radius_px=8, alpha=0.3, beta=0.3):
         Window radius in pixels (in-plane).
     alpha, beta : float, optional
         Shape of the equalisation, each in [0, 1].
+    region : tuple of slice, optional
+        Box of ``image`` where the result is wanted (default: all of it).
+    progress : callable, optional
+        ``progress(fraction, message)``, once per slice.
 
     Returns
     -------
     ndarray of float
-        Shape of ``image``, clipped to its range.
+        Shape of ``image`` (of ``region`` when given), clipped to the image's range.
+
+    Notes
+    -----
+    The equalisation depends on the slice's grey-value range as well as on the
+    window. With ``region``, each slice is cut to the box plus the window radius,
+    and one pixel farther out, beyond every box pixel's window, takes the
+    slice's minimum and another its maximum, so the filter sees the slice's
+    range. The result inside the box then equals the whole slice's up to the
+    rounding of SimpleITK's sums (it adds the window's histogram bins in hash-map
+    order, which depends on where the sweep over the image starts).
     """
     if radius_px < 1:
         raise InputError(f"The CLAHE window radius must be at least 1 px; got {radius_px}.")
-    return _filter_slices(image, spacing, lambda slice_image: sitk.AdaptiveHistogramEqualization(
+    equalise = _on_sitk_slice(lambda slice_image: sitk.AdaptiveHistogramEqualization(
         slice_image, radius=(int(radius_px),) * 2, alpha=float(alpha), beta=float(beta)))
+    return _filter_slices(image, spacing, equalise, halo=(int(radius_px),) * 2, region=region, progress=progress,
+                          name="CLAHE", keep_slice_range=True)
 
 
-def unsharp_mask(image, spacing, *, sigma_px=1.0, amount=0.5):
+def unsharp_mask(image, spacing, *, sigma_px=1.0, amount=0.5, region=None, progress=None):
     """Unsharp masking, slice by slice: ``I + amount (I - G_sigma * I)``.
 
     Parameters
@@ -92,23 +132,34 @@ def unsharp_mask(image, spacing, *, sigma_px=1.0, amount=0.5):
         blur is one pixel wide on any grid.
     amount : float, optional
         Weight of the added detail (0.5 adds half of it).
+    region : tuple of slice, optional
+        Box of ``image`` where the result is wanted (default: all of it). The
+        Gaussian is recursive (IIR), so the result inside the box equals the
+        whole image's to float32 resolution rather than exactly.
+    progress : callable, optional
+        ``progress(fraction, message)``, once per slice.
 
     Returns
     -------
     ndarray of float
-        Shape of ``image``, clipped to its range.
+        Shape of ``image`` (of ``region`` when given), clipped to the image's range.
     """
     if sigma_px <= 0:
         raise InputError(f"The unsharp-mask sigma must be positive; got {sigma_px} px.")
-    return _filter_slices(image, spacing, lambda slice_image: sitk.UnsharpMask(
+    sharpen = _on_sitk_slice(lambda slice_image: sitk.UnsharpMask(
         slice_image, sigmas=[sigma_px * side for side in slice_image.GetSpacing()], amount=float(amount)))
+    halo = (math.ceil(RECURSIVE_GAUSSIAN_HALO_SIGMAS * sigma_px),) * 2
+    return _filter_slices(image, spacing, sharpen, halo=halo, region=region, progress=progress, name="Unsharp mask")
 
 
-def laplacian_sharpening(image, spacing):
+def laplacian_sharpening(image, spacing, *, region=None, progress=None):
     """Laplacian sharpening, slice by slice: ``I - ∇²I`` with the Laplacian in grey value per mm².
 
-    SimpleITK's ``LaplacianSharpening`` with ``UseImageSpacing`` on; it rescales
-    its result to the input's range itself.
+    SimpleITK's ``LaplacianSharpening`` with ``UseImageSpacing`` on. It scales
+    the Laplacian by the ratio of the slice's grey-value range to the
+    Laplacian's range and clips to the slice's range, so the result depends on
+    the whole slice: with ``region`` it filters whole slices (only those of the
+    box; the filter is cheap).
 
     Parameters
     ----------
@@ -116,14 +167,19 @@ def laplacian_sharpening(image, spacing):
         Grey values.
     spacing : sequence of 3 float
         Voxel spacing in mm, KJI order.
+    region : tuple of slice, optional
+        Box of ``image`` where the result is wanted (default: all of it).
+    progress : callable, optional
+        ``progress(fraction, message)``, once per slice.
 
     Returns
     -------
     ndarray of float
-        Shape of ``image``, clipped to its range.
+        Shape of ``image`` (of ``region`` when given), clipped to the image's range.
     """
-    return _filter_slices(image, spacing, lambda slice_image: sitk.LaplacianSharpening(
-        slice_image, useImageSpacing=True))
+    sharpen = _on_sitk_slice(lambda slice_image: sitk.LaplacianSharpening(slice_image, useImageSpacing=True))
+    return _filter_slices(image, spacing, sharpen, halo=None, region=region, progress=progress,
+                          name="Laplacian sharpening")
 
 
 #: The baselines by display name, in the order of the comparison table.
@@ -135,14 +191,76 @@ BASELINES = {
 }
 
 
-def _filter_slices(image, spacing, slice_filter):
-    volume, spacing = _as_volume(image, spacing)
-    output = np.empty_like(volume)
-    for k, section in enumerate(volume):
+def _on_sitk_slice(sitk_filter):
+    """A ``(section, spacing)`` slice filter from a filter of 2-D SimpleITK images."""
+    def slice_filter(section, spacing):
         slice_image = sitk.GetImageFromArray(section)
         slice_image.SetSpacing((spacing[2], spacing[1]))  # SimpleITK's order is x, y = I, J
-        output[k] = sitk.GetArrayViewFromImage(slice_filter(slice_image))
-    return _clip_like(output, image)
+        return sitk.GetArrayFromImage(sitk_filter(slice_image))
+
+    return slice_filter
+
+
+def _filter_slices(image, spacing, slice_filter, *, halo, region, progress, name, keep_slice_range=False):
+    """Apply ``slice_filter(section, spacing)`` to each slice of the region with the ``halo`` (J, I) px around it.
+
+    ``halo=None`` filters whole slices; ``keep_slice_range`` keeps the slice's minimum and maximum in each cut
+    (see :func:`_cut`).
+    """
+    volume, spacing = _as_volume(image, spacing)
+    box = _box(region, np.ndim(image), volume.shape)
+    slices = range(*box[0])
+    output = np.empty([stop - start for start, stop in box], dtype=np.float32)
+    for number, k in enumerate(slices):
+        report(progress, number / len(slices), f"{name}: slice {number + 1} of {len(slices)}")
+        section, inside = _cut(volume[k], box[1:], halo, keep_slice_range)
+        output[number] = slice_filter(section, spacing)[inside]
+    report(progress, 1.0, f"{name}: done")
+    return _clip_like(output.reshape(output.shape[3 - np.ndim(image):]), image)
+
+
+def _box(region, ndim, shape):
+    """``region`` (slices over the image's ``ndim`` axes) as (start, stop) per axis of the (K, J, I) ``shape``."""
+    if region is None:
+        return [(0, size) for size in shape]
+    region = tuple(region)
+    if len(region) != ndim or not all(isinstance(item, slice) for item in region):
+        raise InputError(f"The region must be {ndim} slices, one per image axis; got {region!r}.")
+    box = [] if ndim == 3 else [(0, 1)]
+    for item, size in zip(region, shape[3 - ndim:]):
+        start, stop, step = item.indices(size)
+        if step != 1 or stop <= start:
+            raise InputError(f"The region must be a non-empty box with step 1 inside the image; got {region!r}.")
+        box.append((start, stop))
+    return box
+
+
+def _cut(section, box, halo, keep_slice_range):
+    """The part of a (J, I) slice a filter needs for the ``box`` ((start, stop) per axis), and the box in it.
+
+    With ``keep_slice_range`` the cut reaches one pixel beyond the halo; a pixel of such an outer line takes
+    the slice's minimum and another its maximum, so a filter that scales by its input's range sees the
+    slice's. Outside every box pixel's halo, they change nothing inside the box.
+    """
+    whole = (section, tuple(slice(*pair) for pair in box))
+    if halo is None:
+        return whole
+    reach = [extra + int(keep_slice_range) for extra in halo]
+    window = [(max(0, start - extra), min(size, stop + extra)) for (start, stop), extra, size
+              in zip(box, reach, section.shape)]
+    cut = section[tuple(slice(*pair) for pair in window)]
+    inside = tuple(slice(start - low, stop - low) for (start, stop), (low, _) in zip(box, window))
+    low, high = section.min(), section.max()
+    if not keep_slice_range or (cut.min() == low and cut.max() == high):
+        return cut, inside
+    for axis, ((start, stop), (first, last), extra) in enumerate(zip(box, window, halo)):
+        for edge, distance in ((0, start - first), (-1, last - stop)):
+            if distance > extra and cut.shape[1 - axis] > 1:
+                cut = cut.copy()
+                line = cut[edge] if axis == 0 else cut[:, edge]
+                line[0], line[-1] = low, high
+                return cut, inside
+    return whole
 
 
 def _as_volume(image, spacing):
@@ -152,6 +270,6 @@ def _as_volume(image, spacing):
 
 
 def _clip_like(output, image):
-    """``output`` in the input's shape and range; float64 for a float64 input, float32 otherwise."""
+    """``output`` in the input's range; float64 for a float64 input, float32 otherwise."""
     output = np.asarray(output, dtype=np.result_type(np.asarray(image).dtype, np.float32))
-    return np.clip(output, np.min(image), np.max(image)).reshape(np.shape(image))
+    return np.clip(output, np.min(image), np.max(image))

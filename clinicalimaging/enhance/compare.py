@@ -5,14 +5,21 @@ Every method gets the same image and every row is measured on the same regions
 numbers compare methods, not regions. Rows, in order: the original, the
 baselines of :data:`~.baselines.BASELINES`, the paper's mode and the adaptive
 (default) mode of :func:`~.core.fractional_enhance`.
+
+The metrics read only the lesion's :func:`~clinicalimaging.metrics.measured_box`
+(its slices, and in-plane its background ring), so the baselines filter only that
+box (each with the halo its filter needs) and the cost of both follows the lesion,
+not the volume. The fractional runs filter the whole volume: their grey-level
+range and, in adaptive mode, their fractal-dimension thresholds are the volume's.
+Node level: :func:`clinicalimaging.enhance.nodes.comparison_table`.
 """
 
 import math
 
-from .. import mrml
-from ..metrics import enhancement_metrics, lesion_regions
+from ..metrics import enhancement_metrics, lesion_regions, measured_box
 from ..progress import report, subrange
 from ..text_tables import format_rows
+from ..validation import as_scalar_volume, check_spacing, on_image_grid
 from .baselines import BASELINES
 from .core import fractional_enhance
 from .parameters import EnhanceParameters
@@ -45,7 +52,8 @@ def compare_enhancements(image, lesion_mask, spacing, *, parameters=None, progre
         the "paper mode" row uses them with ``mode="paper"``, the "default mode"
         row with ``mode="adaptive"``.
     progress : callable, optional
-        ``progress(fraction, message)``; may raise :class:`~clinicalimaging.Cancelled`.
+        ``progress(fraction, message)``, at least once per slice of every
+        baseline; may raise :class:`~clinicalimaging.Cancelled`.
 
     Returns
     -------
@@ -63,54 +71,33 @@ def compare_enhancements(image, lesion_mask, spacing, *, parameters=None, progre
     if isinstance(parameters, dict):
         parameters = EnhanceParameters.from_dict(parameters)
     parameters = parameters or EnhanceParameters()
-    regions = lesion_regions(lesion_mask, spacing)
-    original = enhancement_metrics(image, lesion_mask, spacing, regions=regions)
+    volume = as_scalar_volume(image, name="image")
+    mask = on_image_grid(lesion_mask, volume.shape, name="lesion mask",
+                         hint="resample the mask onto the image grid first.")
+    spacing = tuple(check_spacing(spacing))
+    box = measured_box(mask)
+    mask = mask[box]
+    regions = lesion_regions(mask, spacing)
+    original = enhancement_metrics(volume[box], mask, spacing, regions=regions)
     rows = [_row("original", original, original)]
 
+    share = _BASELINE_SHARE / len(BASELINES)
     for index, (name, baseline) in enumerate(BASELINES.items()):
-        report(progress, _BASELINE_SHARE * index / len(BASELINES), f"Baseline: {name}")
-        rows.append(_row(name, enhancement_metrics(baseline(image, spacing), lesion_mask, spacing, regions=regions),
-                         original))
+        report(progress, index * share, f"Baseline: {name}")
+        enhanced = baseline(volume, spacing, region=box, progress=subrange(progress, index * share,
+                                                                            (index + 1) * share))
+        rows.append(_row(name, enhancement_metrics(enhanced, mask, spacing, regions=regions), original))
 
     fractional_runs = (("paper mode", parameters.replace(mode="paper")),
                        ("default mode", parameters.replace(mode="adaptive")))
     share = (1.0 - _BASELINE_SHARE) / len(fractional_runs)
     for index, (name, run_parameters) in enumerate(fractional_runs):
         start = _BASELINE_SHARE + index * share
-        result = fractional_enhance(image, spacing, run_parameters, progress=subrange(progress, start, start + share))
-        rows.append(_row(name, enhancement_metrics(result.enhanced, lesion_mask, spacing, regions=regions), original))
+        result = fractional_enhance(volume, spacing, run_parameters, progress=subrange(progress, start, start + share))
+        rows.append(_row(name, enhancement_metrics(result.enhanced[box], mask, spacing, regions=regions),
+                         original))
     report(progress, 1.0, "Comparison done")
     return rows
-
-
-def comparison_table(volume_node, lesion_mask, *, parameters=None, table_node=None, progress=None):
-    """:func:`compare_enhancements` of a volume node, as a table node.
-
-    Parameters
-    ----------
-    volume_node : vtkMRMLScalarVolumeNode
-        The image; never modified.
-    lesion_mask : ndarray
-        Lesion mask on the volume's voxel grid, KJI (e.g. from
-        :func:`clinicalimaging.mrml.label_mask_like` or
-        :func:`clinicalimaging.mrml.segment_mask`).
-    parameters : EnhanceParameters or dict, optional
-        As for :func:`compare_enhancements`.
-    table_node : vtkMRMLTableNode, optional
-        Receives the rows; a new node in the volume's scene when omitted.
-    progress : callable, optional
-        ``progress(fraction, message)``; may raise :class:`~clinicalimaging.Cancelled`.
-
-    Returns
-    -------
-    vtkMRMLTableNode
-        One row per method; a string column ``method`` and one double column
-        per metric. Written only after every method has run.
-    """
-    rows = compare_enhancements(mrml.array_from_volume(volume_node), lesion_mask, mrml.spacing_kji(volume_node),
-                                parameters=parameters, progress=progress)
-    return mrml.table_from_rows(rows, name=f"{volume_node.GetName()}_enhancement_comparison",
-                                scene=volume_node.GetScene(), node=table_node)
 
 
 def format_table(rows):

@@ -17,7 +17,7 @@ def variable_order_filter(image: np.ndarray, order_map, spacing=(1.0, 1.0, 1.0),
     """Normalised fractional mask response with a per-voxel order.
 
     ``F(x) = sum_k a_k(v(x)) R_k(x) / (D sum_k a_k(v(x)))`` with ``R_0 = D I(x)``
-    and ``D`` directions (ALGORITHMS.md A4): the exact variable-order mask,
+    and ``D`` directions (docs/enhancement.md#variable-order-filter): the exact variable-order mask,
     without bucketing orders, in ``O(n N)``. Dividing by the coefficient sum gives
     a DC gain of 1, so flat regions keep their value and units. The output is
     ``I + strength (F - I)``.

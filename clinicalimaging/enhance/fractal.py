@@ -1,6 +1,6 @@
 """Local fractal dimension by differential box counting (DBC) over a sliding window.
 
-Sarkar & Chaudhuri's DBC (ALGORITHMS.md A6) counts, for box side ``s``, the
+Sarkar & Chaudhuri's DBC (docs/enhancement.md#local-fractal-dimension) counts, for box side ``s``, the
 number of grey-level boxes of height ``h_s`` needed to cover the intensity
 surface above each ``s x s`` cell: ``n_s = l - k + 1`` with ``l`` and ``k`` the
 indices of the boxes holding the maximum and the minimum. Boxes are numbered from
@@ -26,7 +26,7 @@ GREY_LEVELS = 256
 #: Fixed-point steps per grey level.
 SUBLEVELS = 256
 #: Box sides in pixels, used up to half the window. Odd sides centre every box on a voxel; even ones
-#: (ALGORITHMS.md A6 suggests 2, 3, 4, 5, 7) sit half a pixel off and make the map lopsided at edges.
+#: (the usual 2, 3, 4, 5, 7) sit half a pixel off and make the map lopsided at edges.
 BOX_SIDES = (3, 5, 7, 9, 11, 13, 15)
 
 
@@ -69,7 +69,7 @@ def local_fractal_dimension(image: np.ndarray, *, window: int = 15, smoothing: f
         dimension lies in the 2-D surface range (about 2..3) whatever the slice
         thickness.
     window : int
-        Side of the sliding window in pixels (odd; ALGORITHMS.md A6 default 15).
+        Side of the sliding window in pixels (odd; the usual 15).
     smoothing : float
         Gaussian sigma in pixels of the in-plane pre-smoothing (0 = none). Box
         counting responds to pixel noise more than to texture; light smoothing

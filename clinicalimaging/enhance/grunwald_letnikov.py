@@ -1,7 +1,7 @@
 """Grünwald–Letnikov coefficients, mask directions and ring sums.
 
 The GL backward difference of order ``v`` with unit step is
-``D^v f(x) ~ sum_k w_k f(x - k)`` with ``w_k = (-1)^k C(v, k)`` (ALGORITHMS.md A1).
+``D^v f(x) ~ sum_k w_k f(x - k)`` with ``w_k = (-1)^k C(v, k)`` (docs/enhancement.md#gl-coefficients).
 A fractional mask places ``w_0 .. w_{n-1}`` along each of several directions
 (8 in a slice: the YiFeiPU-1 / Tiansi family, A2–A3). Summing over a symmetric set
 of directions, the mask response at a voxel is ``sum_k w_k R_k`` where the *ring

@@ -1,11 +1,14 @@
-"""Node-level fractional enhancement: MRML volume nodes in, volume nodes out."""
+"""Node-level fractional enhancement: MRML volume nodes in, volume nodes out; the comparison as table and chart."""
 
 from .. import mrml
+from .compare import compare_enhancements
 from .core import fractional_enhance
 from .parameters import EnhanceParameters
 
 #: Node attribute holding the parameters (JSON) an output was made with.
 PARAMETERS_ATTRIBUTE = "FractionalEnhance.parameters"
+#: Node reference from a comparison table to the bar chart made from it.
+COMPARISON_CHART_REFERENCE = "FractionalEnhanceComparisonChart"
 
 
 def enhance_volume(input_node, output_node=None, parameters: EnhanceParameters = None, *, order_map_node=None,
@@ -48,6 +51,74 @@ def enhance_volume(input_node, output_node=None, parameters: EnhanceParameters =
         if node is not None:
             mrml.new_volume_like(input_node, array, node=node)
     return output_node
+
+
+def comparison_table(volume_node, lesion_mask, *, parameters=None, table_node=None, progress=None):
+    """:func:`~.compare.compare_enhancements` of a volume node, as a table node.
+
+    Parameters
+    ----------
+    volume_node : vtkMRMLScalarVolumeNode
+        The image; never modified.
+    lesion_mask : ndarray
+        Lesion mask on the volume's voxel grid, KJI (e.g. from
+        :func:`clinicalimaging.mrml.label_mask_like` or
+        :func:`clinicalimaging.mrml.segment_mask`).
+    parameters : EnhanceParameters or dict, optional
+        As for :func:`~.compare.compare_enhancements`.
+    table_node : vtkMRMLTableNode, optional
+        Receives the rows; a new node in the volume's scene when omitted.
+    progress : callable, optional
+        ``progress(fraction, message)``; may raise :class:`~clinicalimaging.Cancelled`.
+
+    Returns
+    -------
+    vtkMRMLTableNode
+        One row per method; a string column ``method`` and one double column
+        per metric. Written only after every method has run.
+    """
+    rows = compare_enhancements(mrml.array_from_volume(volume_node), lesion_mask, mrml.spacing_kji(volume_node),
+                                parameters=parameters, progress=progress)
+    return mrml.table_from_rows(rows, name=f"{volume_node.GetName()}_enhancement_comparison",
+                                scene=volume_node.GetScene(), node=table_node)
+
+
+def comparison_chart(table_node, *, title="Contrast-to-noise ratio around the lesion", x_axis_title="Method",
+                     y_axis_title="CNR"):
+    """The bar chart of contrast-to-noise ratio per method of a :func:`comparison_table` table node.
+
+    Made once per table: a plot chart node and one bar plot series node
+    (labels from the ``method`` column, heights from ``cnr``) in the table's
+    scene, referenced from the table as :data:`COMPARISON_CHART_REFERENCE`; a
+    later call (after the table was refilled) finds and updates the same nodes.
+
+    Parameters
+    ----------
+    table_node : vtkMRMLTableNode
+        Rows of :func:`~.compare.compare_enhancements`; must be in a scene.
+    title, x_axis_title, y_axis_title : str, optional
+        Texts of the chart (pass translated ones in Slicer).
+
+    Returns
+    -------
+    vtkMRMLPlotChartNode
+    """
+    scene = table_node.GetScene()
+    chart_node = table_node.GetNodeReference(COMPARISON_CHART_REFERENCE)
+    if chart_node is None:
+        chart_node = scene.AddNewNodeByClass("vtkMRMLPlotChartNode", f"{table_node.GetName()} chart")
+        series_node = scene.AddNewNodeByClass("vtkMRMLPlotSeriesNode", f"{table_node.GetName()} CNR")
+        chart_node.AddAndObservePlotSeriesNodeID(series_node.GetID())
+        table_node.SetNodeReferenceID(COMPARISON_CHART_REFERENCE, chart_node.GetID())
+    series_node = chart_node.GetNthPlotSeriesNode(0)
+    series_node.SetAndObserveTableNodeID(table_node.GetID())
+    series_node.SetPlotType(series_node.PlotTypeBar)
+    series_node.SetLabelColumnName("method")
+    series_node.SetYColumnName("cnr")
+    chart_node.SetTitle(title)
+    chart_node.SetXAxisTitle(x_axis_title)
+    chart_node.SetYAxisTitle(y_axis_title)
+    return chart_node
 
 
 def _copy_window_level(source, target) -> None:

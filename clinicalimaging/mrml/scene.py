@@ -34,7 +34,7 @@ def get_scene():
 
 
 def _create_standalone_scene():
-    """A scene plus the module logics the Slicer application would create (SLICER_CORE §1).
+    """A scene plus the module logics the Slicer application would create (Slicer's module logics that slicer-core does not create).
 
     The returned logics must stay referenced: deleting the color logic removes its
     color tables from the scene.

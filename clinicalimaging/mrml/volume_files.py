@@ -86,7 +86,7 @@ def read_volume(path, *, scene=None, name=None, labelmap=False):
     node = scene.AddNewNodeByClass(node_class, scene.GenerateUniqueName(name or _default_name(path)))
     storage = scene.AddNewNodeByClass("vtkMRMLVolumeArchetypeStorageNode")
     storage.SetFileName(str(archetype))
-    for file in files:  # DICOM: every file explicitly, never archetype discovery (SLICER_CORE pitfall 2)
+    for file in files:  # DICOM: every file explicitly, never archetype discovery, which scrambles series with empty UIDs
         storage.AddFileName(str(file))
     try:
         with _quiet_vtk():

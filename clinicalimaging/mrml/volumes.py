@@ -5,7 +5,7 @@ import numpy as np
 from ..errors import InputError
 from .scene import get_scene
 
-# dtypes that vtk cannot hold, and what they become (pitfall 7 of SLICER_CORE.md).
+# dtypes that vtk cannot hold, and what they become .
 _SAFE_DTYPES = {np.dtype(np.bool_): np.uint8, np.dtype(np.float16): np.float32}
 
 
@@ -45,7 +45,7 @@ def ijk_to_ras(node):
 
 
 def _vtk_compatible(array, what):
-    """``array`` as 3D KJI in a dtype vtk accepts (SLICER_CORE pitfall 7)."""
+    """``array`` as 3D KJI in a dtype vtk accepts."""
     array = np.asarray(array)
     if array.ndim == 2:
         array = array[np.newaxis]

@@ -1,7 +1,7 @@
 """Array-level lesion segmentation from outline points.
 
 The chain of the paper (section 2.3), with the steps it leaves open filled in from
-ALGORITHMS.md C–E and P:
+docs/segmentation.md (sections of the same names):
 
 1. preprocessing (:func:`clinicalimaging.preprocess.refine_lesion_mask`): ROI from the
    outline points, Otsu, largest component, opening/closing/hole filling, the
@@ -16,10 +16,10 @@ ALGORITHMS.md C–E and P:
 5. a self-paced SVM (:class:`.self_paced.SelfPacedSVC`) trained on those and applied
    in the band. The rough labels are wrong where the level set missed the border,
    and these are the voxels with the largest losses, which the self-paced schedule
-   admits last or never: the noise-robust use of self-paced learning (ALGORITHMS.md
-   C, "Theory"). Training only on voxels far from the rough surface, as we first did,
-   leaves the SVM nothing hard to learn (it is then the plain SVM) and shrank small
-   lesions by their partial-volume rim. Then the permutation importance of each
+   admits last or never: the noise-robust use of self-paced learning
+   (docs/segmentation.md#training-voxels). Voxels far from the rough surface alone
+   would leave the SVM nothing hard to learn (it would be the plain SVM). Then the
+   permutation importance of each
    feature on held-out training voxels (:mod:`.importance`, the paper's future work)
    and, optionally, a refit on the most important features only;
 6. morphological clean-up (:mod:`.postprocess`) and the way back to the input grid.

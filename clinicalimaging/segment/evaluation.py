@@ -21,7 +21,7 @@ from ..preprocess import refine_lesion_mask
 from ..progress import report, subrange
 from ..text_tables import format_rows
 from ..validation import as_binary_mask, as_scalar_volume, check_spacing
-from .baselines import growcut_segment
+from .grow_from_seeds import growcut_segment
 from .core import roi_margin_z_mm, segment_lesion
 from .parameters import SegmentParameters
 
@@ -149,7 +149,7 @@ def compare_segmentations(image, lesion_mask, spacing, *, points=None, parameter
       set had finished;
     - ``"plain SVM"``: :func:`~.core.segment_lesion` with ``classifier="svm"``;
     - ``"self-paced SVM"``: :func:`~.core.segment_lesion` with ``parameters`` (the default);
-    - ``"grow from seeds"``: :func:`~.baselines.growcut_segment` with the same ROI margins.
+    - ``"grow from seeds"``: :func:`~.grow_from_seeds.growcut_segment` with the same ROI margins.
 
     Parameters
     ----------

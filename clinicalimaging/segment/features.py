@@ -1,6 +1,6 @@
 """Per-voxel features for the lesion classifier: 32 in-slice (2-D) and 29 3-D features.
 
-The 61-dimensional vector of ALGORITHMS.md D3 (the paper gives only the count).
+The 61-dimensional vector of docs/segmentation.md#voxel-features (the paper gives only the count).
 Window sizes and filter scales are in voxels ("px"): the segmentation computes
 features on its near-isotropic grid, where a voxel is about the same length along
 every axis; derivatives are divided by the spacing and are in image units per mm.
@@ -9,79 +9,80 @@ Texture features quantise the intensity to 8 levels over the robust range
 gradient magnitude likewise (:func:`~.ggcm.quantise`). Features are not
 standardised here; they differ by orders of magnitude.
 
-Local GLCM (Haralick et al., 1973; ALGORITHMS.md D2): pairs ``(p, p + d)`` at
+Local GLCM (Haralick et al., 1973; docs/segmentation.md#glcm): pairs ``(p, p + d)`` at
 distance 1 whose first voxel ``p`` lies in the window, over 4 in-slice directions
 (2-D) or 13 directions (3-D), counted in both orders (symmetric matrix ``P``).
-Contrast, homogeneity and correlation are box filters of pair statistics; energy
-(angular second moment ``sum P**2``) and entropy (``-sum P log P``, natural log)
+Contrast, homogeneity and correlation are box filters of pair statistics; the
+angular second moment (Haralick's ``sum P**2``, scikit-image's ``"ASM"``, the
+square of its ``"energy"``) and entropy (``-sum P log P``, natural log)
 box-filter one indicator map per occupied pair of levels. Correlation is 1 in a
 window of a single level (scikit-image's convention).
 
-=====  ================================  =====  ====================================================  ===========
- col   name                              dim    description                                           unit
-=====  ================================  =====  ====================================================  ===========
-   0   intensity                         2d     voxel intensity                                       image
-   1   mean_3x3                          2d     in-slice mean, 3x3 px                                 image
-   2   std_3x3                           2d     in-slice standard deviation, 3x3 px                   image
-   3   mean_5x5                          2d     in-slice mean, 5x5 px                                 image
-   4   std_5x5                           2d     in-slice standard deviation, 5x5 px                   image
-   5   mean_7x7                          2d     in-slice mean, 7x7 px                                 image
-   6   std_7x7                           2d     in-slice standard deviation, 7x7 px                   image
-   7   sobel_magnitude                   2d     in-slice Sobel gradient magnitude                     image/mm
-   8   sobel_direction                   2d     in-slice gradient direction atan2(dJ, dI)             rad
-   9   log_sigma1px                      2d     in-slice LoG, sigma 1 px, times sigma**2              image
-  10   log_sigma2px                      2d     in-slice LoG, sigma 2 px, times sigma**2              image
-  11   log_sigma3px                      2d     in-slice LoG, sigma 3 px, times sigma**2              image
-  12   glcm2d_contrast                   2d     local GLCM contrast, 5x5, 4 directions                level**2
-  13   glcm2d_correlation                2d     local GLCM correlation, 5x5, 4 directions             1
-  14   glcm2d_energy                     2d     local GLCM energy, 5x5, 4 directions                  1
-  15   glcm2d_homogeneity                2d     local GLCM homogeneity, 5x5, 4 directions             1
-  16   glcm2d_entropy                    2d     local GLCM entropy, 5x5, 4 directions                 nat
-  17   ggcm2d_small_gradient_dominance   2d     local GGCM T1, 5x5, 2d gradient                       1
-  18   ggcm2d_large_gradient_dominance   2d     local GGCM T2, 5x5, 2d gradient                       level**2
-  19   ggcm2d_grey_nonuniformity         2d     local GGCM T3, 5x5, 2d gradient                       voxels
-  20   ggcm2d_gradient_nonuniformity     2d     local GGCM T4, 5x5, 2d gradient                       voxels
-  21   ggcm2d_energy                     2d     local GGCM T5, 5x5, 2d gradient                       1
-  22   ggcm2d_grey_mean                  2d     local GGCM T6, 5x5, 2d gradient                       level
-  23   ggcm2d_gradient_mean              2d     local GGCM T7, 5x5, 2d gradient                       level
-  24   ggcm2d_grey_std                   2d     local GGCM T8, 5x5, 2d gradient                       level
-  25   ggcm2d_gradient_std               2d     local GGCM T9, 5x5, 2d gradient                       level
-  26   ggcm2d_correlation                2d     local GGCM T10, 5x5, 2d gradient                      level**2
-  27   ggcm2d_grey_entropy               2d     local GGCM T11, 5x5, 2d gradient                      nat
-  28   ggcm2d_gradient_entropy           2d     local GGCM T12, 5x5, 2d gradient                      nat
-  29   ggcm2d_mixed_entropy              2d     local GGCM T13, 5x5, 2d gradient                      nat
-  30   ggcm2d_inertia                    2d     local GGCM T14, 5x5, 2d gradient                      level**2
-  31   ggcm2d_inverse_difference_moment  2d     local GGCM T15, 5x5, 2d gradient                      1
-  32   mean_3x3x3                        3d     mean, 3x3x3 voxels                                    image
-  33   std_3x3x3                         3d     standard deviation, 3x3x3 voxels                      image
-  34   mean_5x5x5                        3d     mean, 5x5x5 voxels                                    image
-  35   std_5x5x5                         3d     standard deviation, 5x5x5 voxels                      image
-  36   gradient_magnitude_3d             3d     3-D Sobel gradient magnitude                          image/mm
-  37   hessian_eigenvalue_1              3d     Hessian eigenvalue 1 of 3 (ascending), sigma 1 voxel  image/mm**2
-  38   hessian_eigenvalue_2              3d     Hessian eigenvalue 2 of 3 (ascending), sigma 1 voxel  image/mm**2
-  39   hessian_eigenvalue_3              3d     Hessian eigenvalue 3 of 3 (ascending), sigma 1 voxel  image/mm**2
-  40   glcm3d_contrast                   3d     local GLCM contrast, 5x5x5, 13 directions             level**2
-  41   glcm3d_correlation                3d     local GLCM correlation, 5x5x5, 13 directions          1
-  42   glcm3d_energy                     3d     local GLCM energy, 5x5x5, 13 directions               1
-  43   glcm3d_homogeneity                3d     local GLCM homogeneity, 5x5x5, 13 directions          1
-  44   glcm3d_entropy                    3d     local GLCM entropy, 5x5x5, 13 directions              nat
-  45   ggcm3d_small_gradient_dominance   3d     local GGCM T1, 5x5x5, 3d gradient                     1
-  46   ggcm3d_large_gradient_dominance   3d     local GGCM T2, 5x5x5, 3d gradient                     level**2
-  47   ggcm3d_grey_nonuniformity         3d     local GGCM T3, 5x5x5, 3d gradient                     voxels
-  48   ggcm3d_gradient_nonuniformity     3d     local GGCM T4, 5x5x5, 3d gradient                     voxels
-  49   ggcm3d_energy                     3d     local GGCM T5, 5x5x5, 3d gradient                     1
-  50   ggcm3d_grey_mean                  3d     local GGCM T6, 5x5x5, 3d gradient                     level
-  51   ggcm3d_gradient_mean              3d     local GGCM T7, 5x5x5, 3d gradient                     level
-  52   ggcm3d_grey_std                   3d     local GGCM T8, 5x5x5, 3d gradient                     level
-  53   ggcm3d_gradient_std               3d     local GGCM T9, 5x5x5, 3d gradient                     level
-  54   ggcm3d_correlation                3d     local GGCM T10, 5x5x5, 3d gradient                    level**2
-  55   ggcm3d_grey_entropy               3d     local GGCM T11, 5x5x5, 3d gradient                    nat
-  56   ggcm3d_gradient_entropy           3d     local GGCM T12, 5x5x5, 3d gradient                    nat
-  57   ggcm3d_mixed_entropy              3d     local GGCM T13, 5x5x5, 3d gradient                    nat
-  58   ggcm3d_inertia                    3d     local GGCM T14, 5x5x5, 3d gradient                    level**2
-  59   ggcm3d_inverse_difference_moment  3d     local GGCM T15, 5x5x5, 3d gradient                    1
-  60   distance_to_centre                3d     distance to the outline's centre (given)              mm
-=====  ================================  =====  ====================================================  ===========
+=====  ================================  =====  ======================================================  ===========
+ col   name                              dim    description                                             unit
+=====  ================================  =====  ======================================================  ===========
+   0   intensity                         2d     voxel intensity                                         image
+   1   mean_3x3                          2d     in-slice mean, 3x3 px                                   image
+   2   std_3x3                           2d     in-slice standard deviation, 3x3 px                     image
+   3   mean_5x5                          2d     in-slice mean, 5x5 px                                   image
+   4   std_5x5                           2d     in-slice standard deviation, 5x5 px                     image
+   5   mean_7x7                          2d     in-slice mean, 7x7 px                                   image
+   6   std_7x7                           2d     in-slice standard deviation, 7x7 px                     image
+   7   sobel_magnitude                   2d     in-slice Sobel gradient magnitude                       image/mm
+   8   sobel_direction                   2d     in-slice gradient direction atan2(dJ, dI)               rad
+   9   log_sigma1px                      2d     in-slice LoG, sigma 1 px, times sigma**2                image
+  10   log_sigma2px                      2d     in-slice LoG, sigma 2 px, times sigma**2                image
+  11   log_sigma3px                      2d     in-slice LoG, sigma 3 px, times sigma**2                image
+  12   glcm2d_contrast                   2d     local GLCM contrast, 5x5, 4 directions                  level**2
+  13   glcm2d_correlation                2d     local GLCM correlation, 5x5, 4 directions               1
+  14   glcm2d_angular_second_moment      2d     local GLCM angular second moment, 5x5, 4 directions     1
+  15   glcm2d_homogeneity                2d     local GLCM homogeneity, 5x5, 4 directions               1
+  16   glcm2d_entropy                    2d     local GLCM entropy, 5x5, 4 directions                   nat
+  17   ggcm2d_small_gradient_dominance   2d     local GGCM T1, 5x5, 2d gradient                         1
+  18   ggcm2d_large_gradient_dominance   2d     local GGCM T2, 5x5, 2d gradient                         level**2
+  19   ggcm2d_grey_nonuniformity         2d     local GGCM T3, 5x5, 2d gradient                         voxels
+  20   ggcm2d_gradient_nonuniformity     2d     local GGCM T4, 5x5, 2d gradient                         voxels
+  21   ggcm2d_angular_second_moment      2d     local GGCM T5, 5x5, 2d gradient                         1
+  22   ggcm2d_grey_mean                  2d     local GGCM T6, 5x5, 2d gradient                         level
+  23   ggcm2d_gradient_mean              2d     local GGCM T7, 5x5, 2d gradient                         level
+  24   ggcm2d_grey_std                   2d     local GGCM T8, 5x5, 2d gradient                         level
+  25   ggcm2d_gradient_std               2d     local GGCM T9, 5x5, 2d gradient                         level
+  26   ggcm2d_correlation                2d     local GGCM T10, 5x5, 2d gradient                        level**2
+  27   ggcm2d_grey_entropy               2d     local GGCM T11, 5x5, 2d gradient                        nat
+  28   ggcm2d_gradient_entropy           2d     local GGCM T12, 5x5, 2d gradient                        nat
+  29   ggcm2d_mixed_entropy              2d     local GGCM T13, 5x5, 2d gradient                        nat
+  30   ggcm2d_inertia                    2d     local GGCM T14, 5x5, 2d gradient                        level**2
+  31   ggcm2d_inverse_difference_moment  2d     local GGCM T15, 5x5, 2d gradient                        1
+  32   mean_3x3x3                        3d     mean, 3x3x3 voxels                                      image
+  33   std_3x3x3                         3d     standard deviation, 3x3x3 voxels                        image
+  34   mean_5x5x5                        3d     mean, 5x5x5 voxels                                      image
+  35   std_5x5x5                         3d     standard deviation, 5x5x5 voxels                        image
+  36   gradient_magnitude_3d             3d     3-D Sobel gradient magnitude                            image/mm
+  37   hessian_eigenvalue_1              3d     Hessian eigenvalue 1 of 3 (ascending), sigma 1 voxel    image/mm**2
+  38   hessian_eigenvalue_2              3d     Hessian eigenvalue 2 of 3 (ascending), sigma 1 voxel    image/mm**2
+  39   hessian_eigenvalue_3              3d     Hessian eigenvalue 3 of 3 (ascending), sigma 1 voxel    image/mm**2
+  40   glcm3d_contrast                   3d     local GLCM contrast, 5x5x5, 13 directions               level**2
+  41   glcm3d_correlation                3d     local GLCM correlation, 5x5x5, 13 directions            1
+  42   glcm3d_angular_second_moment      3d     local GLCM angular second moment, 5x5x5, 13 directions  1
+  43   glcm3d_homogeneity                3d     local GLCM homogeneity, 5x5x5, 13 directions            1
+  44   glcm3d_entropy                    3d     local GLCM entropy, 5x5x5, 13 directions                nat
+  45   ggcm3d_small_gradient_dominance   3d     local GGCM T1, 5x5x5, 3d gradient                       1
+  46   ggcm3d_large_gradient_dominance   3d     local GGCM T2, 5x5x5, 3d gradient                       level**2
+  47   ggcm3d_grey_nonuniformity         3d     local GGCM T3, 5x5x5, 3d gradient                       voxels
+  48   ggcm3d_gradient_nonuniformity     3d     local GGCM T4, 5x5x5, 3d gradient                       voxels
+  49   ggcm3d_angular_second_moment      3d     local GGCM T5, 5x5x5, 3d gradient                       1
+  50   ggcm3d_grey_mean                  3d     local GGCM T6, 5x5x5, 3d gradient                       level
+  51   ggcm3d_gradient_mean              3d     local GGCM T7, 5x5x5, 3d gradient                       level
+  52   ggcm3d_grey_std                   3d     local GGCM T8, 5x5x5, 3d gradient                       level
+  53   ggcm3d_gradient_std               3d     local GGCM T9, 5x5x5, 3d gradient                       level
+  54   ggcm3d_correlation                3d     local GGCM T10, 5x5x5, 3d gradient                      level**2
+  55   ggcm3d_grey_entropy               3d     local GGCM T11, 5x5x5, 3d gradient                      nat
+  56   ggcm3d_gradient_entropy           3d     local GGCM T12, 5x5x5, 3d gradient                      nat
+  57   ggcm3d_mixed_entropy              3d     local GGCM T13, 5x5x5, 3d gradient                      nat
+  58   ggcm3d_inertia                    3d     local GGCM T14, 5x5x5, 3d gradient                      level**2
+  59   ggcm3d_inverse_difference_moment  3d     local GGCM T15, 5x5x5, 3d gradient                      1
+  60   distance_to_centre                3d     distance to the outline's centre (given)                mm
+=====  ================================  =====  ======================================================  ===========
 
 ("image" = the image's intensity unit; "level" = quantisation level; GGCM
 features as defined in :mod:`.ggcm`.)
@@ -116,8 +117,8 @@ _GLCM_OFFSETS = {
     "2d": ((0, 0, 1), (0, 1, 0), (0, 1, 1), (0, 1, -1)),
     "3d": tuple((k, j, i) for k in (-1, 0, 1) for j in (-1, 0, 1) for i in (-1, 0, 1) if (k, j, i) > (0, 0, 0)),
 }
-_GLCM_FEATURES = (("contrast", "level**2"), ("correlation", "1"), ("energy", "1"), ("homogeneity", "1"),
-                  ("entropy", "nat"))
+_GLCM_FEATURES = (("contrast", "level**2"), ("correlation", "1"), ("angular_second_moment", "1"),
+                  ("homogeneity", "1"), ("entropy", "nat"))
 _TRUNCATE = 4.0  # scipy's Gaussian kernel radius, in sigmas
 # Voxels of real or mirrored neighbours a block needs around its core, KJI: the widest filter along each axis
 # (Hessian 4 voxels along K; in-slice LoG of sigma 3 px, 12 px along J and I).
@@ -145,8 +146,8 @@ def _feature_table() -> tuple:
     for dimension, first_rows in (("2d", in_slice), ("3d", volumetric)):
         window = "x".join(map(str, _TEXTURE_SIZE[dimension][dimension == "2d":]))
         rows += [(name, description, dimension, unit) for name, description, unit in first_rows]
-        rows += [(f"glcm{dimension}_{name}", f"local GLCM {name}, {window}, {len(_GLCM_OFFSETS[dimension])} "
-                  "directions", dimension, unit) for name, unit in _GLCM_FEATURES]
+        rows += [(f"glcm{dimension}_{name}", f"local GLCM {name.replace('_', ' ')}, {window}, "
+                  f"{len(_GLCM_OFFSETS[dimension])} directions", dimension, unit) for name, unit in _GLCM_FEATURES]
         rows += [(f"ggcm{dimension}_{key}", f"local GGCM {description.split()[0]}, {window}, {dimension} gradient",
                   dimension, unit) for key, description, unit in GGCM_FEATURES]
     rows.append(("distance_to_centre", "distance to the outline's centre (given)", "3d", "mm"))
@@ -303,7 +304,7 @@ def _texture(block, grey, where, spacing, ranges, dimension):
 
 
 def local_glcm_values(levels: np.ndarray, where: np.ndarray, *, n_levels: int, offsets, size) -> np.ndarray:
-    """Local symmetric GLCM contrast, correlation, energy, homogeneity and entropy, by box filters.
+    """Local symmetric GLCM contrast, correlation, angular second moment, homogeneity, entropy, by box filters.
 
     Parameters
     ----------
@@ -322,7 +323,7 @@ def local_glcm_values(levels: np.ndarray, where: np.ndarray, *, n_levels: int, o
     Returns
     -------
     (5, N) float64 ndarray
-        Contrast, correlation, energy, homogeneity, entropy; columns in the order
+        Contrast, correlation, angular second moment, homogeneity, entropy; columns in the order
         of ``np.nonzero(where)``.
     """
     box_voxels = float(np.prod(size))

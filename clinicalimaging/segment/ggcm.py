@@ -1,7 +1,7 @@
 """Gray-level–gradient co-occurrence matrix (GGCM) and its 15 texture features.
 
 Hong Jiguang, "Gray level–gradient co-occurrence matrix texture analysis method",
-Acta Automatica Sinica 10(1):22–25, 1984 (ALGORITHMS.md D1). The grey image F is
+Acta Automatica Sinica 10(1):22–25, 1984 (docs/segmentation.md#ggcm). The grey image F is
 quantised to ``L_g`` levels and its gradient magnitude G to ``L_d`` levels;
 ``H(i, j)`` counts the voxels with grey level ``i`` and gradient level ``j`` and
 ``P = H / sum(H)``, with marginals ``p_g(i) = sum_j P(i, j)`` and
@@ -22,8 +22,11 @@ Conventions (where published versions differ):
 * T3 and T4 use counts (``sum_i (sum_j H)**2 / sum H``), so they grow with the number
   of voxels counted; T10 is the unnormalised covariance (dividing by T8·T9 would be
   undefined in uniform windows); entropies use the natural logarithm, ``0 log 0 = 0``.
+* Names: T5, ``sum P**2``, is Hong's "energy"; it is named ``angular_second_moment`` as
+  Haralick et al. (1973) name the same sum over a GLCM (scikit-image's ``"ASM"``;
+  scikit-image's ``"energy"`` is its square root).
 
-The widely copied Python GLGCM snippet gets T6, T11, T12 and T14 wrong (D1); every
+The widely copied Python GLGCM snippet gets T6, T11, T12 and T14 wrong (docs/segmentation.md#ggcm); every
 formula below is written from the definitions.
 
 The per-voxel (local) version counts the histogram in a box around each voxel. No
@@ -48,7 +51,7 @@ GGCM_FEATURES = (
     ("large_gradient_dominance", "T2 sum P(i,j) j**2", "level**2"),
     ("grey_nonuniformity", "T3 sum_i (sum_j H)**2 / sum H", "voxels"),
     ("gradient_nonuniformity", "T4 sum_j (sum_i H)**2 / sum H", "voxels"),
-    ("energy", "T5 sum P**2", "1"),
+    ("angular_second_moment", "T5 sum P**2", "1"),
     ("grey_mean", "T6 sum_i i p_g(i)", "level"),
     ("gradient_mean", "T7 sum_j j p_d(j)", "level"),
     ("grey_std", "T8 sqrt(sum_i (i - T6)**2 p_g(i))", "level"),

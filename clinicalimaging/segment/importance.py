@@ -1,6 +1,6 @@
 """Which voxel features the lesion classifier relies on: permutation importance.
 
-The paper's future work (PAPER.md, section 4, "Conclusion"): rank the 61 features and keep the
+The paper's future work (Han & Xu 2021, section 4; docs/segmentation.md#feature-importance): rank the 61 features and keep the
 useful ones. The importance of a feature is the drop of the classifier's score
 (balanced accuracy, or minus the SVM's hinge loss) on held-out samples when that feature's column is shuffled
 (Breiman 2001, "Random forests", section 10; the model-agnostic form of

@@ -3,7 +3,7 @@
 The initial level set is the signed distance to the initial mask's surface,
 positive inside; ITK's level-set filters take the inside as negative, so
 ``ReverseExpansionDirection`` is switched on and the result is the set where
-the output level set is positive (``ALGORITHMS.md`` E; SimpleITK notebook 300).
+the output level set is positive (docs/segmentation.md#level-set; SimpleITK notebook 300).
 
 The speed is ``ThresholdSegmentationLevelSetImageFilter``'s: the front grows
 where the (lightly smoothed) intensity lies in the lesion's range and shrinks
@@ -71,7 +71,7 @@ def rough_segmentation(image, initial_mask, spacing, *, iterations=200, curvatur
     """Evolve a level set from an initial mask to the lesion's boundary.
 
     The lesion's intensity range is the seed's mean -/+ ``threshold_sigmas``
-    standard deviations (``ALGORITHMS.md`` E), each side capped at
+    standard deviations (docs/segmentation.md#level-set), each side capped at
     ``threshold_cap`` of the way to the tissue around the initial mask on that side. The seed is the deeper half of
     the initial mask, so that a mask drawn somewhat too large still samples the
     lesion rather than its surroundings. The front's speed follows

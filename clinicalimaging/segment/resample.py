@@ -2,7 +2,7 @@
 
 Clinical volumes often have slices several times thicker than their pixels; the
 level set and the 3-D features behave better on near-isotropic voxels
-(``ALGORITHMS.md`` E, last bullet; the paper interpolates linearly along z).
+(docs/segmentation.md#z-interpolation; the paper interpolates linearly along z).
 
 The grid. A volume of ``K`` slices ``s`` mm apart is refined by an integer
 factor ``n``: the new slices lie at ``z_m = m * s / n`` mm from the first slice,

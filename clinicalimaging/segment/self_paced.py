@@ -1,9 +1,9 @@
 """Binary self-paced SVM: easy samples first, harder ones as the pace grows.
 
 Han & Xu (2021) train the voxel classifier with a binary self-paced regulariser
-(PAPER.md eq. (3)). We follow the hard-weight self-paced learning of Kumar,
+(their eq. (3)). We follow the hard-weight self-paced learning of Kumar,
 Packer & Koller (NIPS 2010) in the λ-notation of Jiang et al. (AAAI 2015),
-ALGORITHMS.md section C:
+docs/segmentation.md#self-paced-svm:
 
     min_{w, v ∈ {0,1}^n}  r(w) + Σ_i v_i ℓ_i(w) − λ Σ_i v_i,
 
@@ -13,10 +13,9 @@ refitted on the admitted samples; then λ ← μ λ. The loss is the hinge
 class, so that each class starts with at least a fraction q0 of its samples and
 the admitted set cannot collapse onto the majority class (background voxels);
 both classes then share that pace, i.e. the same margin threshold
-y f(x) ≥ 1 − λ. (Separate thresholds λ_c, as in ALGORITHMS.md C step 3, let the
-boundary drift towards the class with the tighter threshold, round after round:
-on 2000 samples with 10% flipped labels, 8 seeds, the mean clean accuracy fell
-from 0.916 (plain SVM) to 0.853, by 20 points on one seed.)
+y f(x) ≥ 1 − λ. (Separate thresholds λ_c, as some self-paced SVMs use, let the
+boundary drift towards the class with the tighter threshold, round after round;
+docs/segmentation.md#schedule.)
 Hard self-paced learning minimises the capped loss min(ℓ, λ) (Meng, Zhao &
 Jiang, Information Sciences 2017), which is why it resists label noise.
 """
@@ -46,8 +45,7 @@ class SelfPacedSVC(ClassifierMixin, BaseEstimator):
 
     The feature map is ``StandardScaler`` followed, for ``kernel="rbf"``, by a
     :class:`~sklearn.kernel_approximation.Nystroem` approximation of the RBF
-    kernel, so training scales linearly to 10^5–10^6 samples (ALGORITHMS.md C,
-    "Scalability"). The map is unsupervised: it is fitted once on all samples.
+    kernel, so training scales linearly to 10^5–10^6 samples (docs/segmentation.md#scalability). The map is unsupervised: it is fitted once on all samples.
     The SVM is :class:`~sklearn.linear_model.SGDClassifier` with the hinge loss
     and ``alpha = 1 / (C n)``, which minimises the soft-margin objective
     ``½‖w‖² + C Σ hinge`` of ``SVC`` on the ``n`` samples it is given. (On
@@ -55,7 +53,7 @@ class SelfPacedSVC(ClassifierMixin, BaseEstimator):
     here and copies the dense matrix into its own sparse format; SGD works on
     the dense array in place.)
 
-    Training (ALGORITHMS.md C):
+    Training (docs/segmentation.md#schedule):
 
     1. warm start: the SVM on all samples; its hinge losses ℓ_i rank the samples;
     2. first pace λ: the largest over the two classes of the ``initial_fraction``

@@ -1,0 +1,416 @@
+"""The Slicer-runtime tier: the modules loaded, bound and run in a stand-in for Slicer's own Python.
+
+A Python 3.12 virtual environment holds exactly what a stock 3D Slicer 5.12.3 ships
+(``slicer_runtime/stock-5.12.3.txt``) plus ``slicer-core`` for MRML; this package is
+installed into it with ``pip install --no-deps`` (non-editable, so the packaged files are
+what is tested). In it, ``slicer_runtime/run_modules.py`` puts Slicer's real Python layer
+(``../shared/slicer-python/v5.12.3``: ``parameterNodeWrapper``, ``ScriptedLoadableModule``,
+``packaging``, ``util``, ``i18n``) together with slicer-core's MRML classes and Qt/CTK
+stand-ins built from each module's ``.ui``, then for every module:
+
+- imports the module file (a module that needs a package Slicer lacks fails here, as it
+  would be missing from Slicer's module list), creates the widget, ``setup()`` and
+  ``enter()`` (the real ``connectGui``), checks each ``SlicerParameterName`` is bound and
+  that values travel widget -> parameter node -> widget;
+- installs ``<Module>/Resources/requirements.txt`` for real with
+  ``slicer.packaging.pip_ensure`` (the 5.12 route; its confirmation box answered OK),
+  runs the logic on a phantom, presses Apply in the panel, and runs the module's self-test.
+
+The command line (``python -m clinicalimaging enhance``) runs there before the
+requirements are installed (only stock packages) and after. The import/bind part runs
+again with the 5.10.0 layer in a Slicer 5.10 environment (numpy 2.0.2, scipy 1.13.1).
+
+Environments are built once under ``.slicer-runtime/`` (ignored by git), in folders keyed
+by a hash of the pinned lists; each run works on a hard-linked clone, so installs never
+touch the cache. Skips only when ``../shared/slicer-python`` (or
+``$CLINICALIMAGING_SLICER_PYTHON``) is absent or Python 3.12 is not installed. Timings
+(environment builds, module imports, each step) are printed and written to
+``.slicer-runtime/last-run.txt``.
+"""
+
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+RUNTIME = HERE / "slicer_runtime"
+
+
+def _load_helper(name):
+    """A helper of ``slicer_runtime/`` loaded by path (that folder stays off this process's sys.path)."""
+    spec = importlib.util.spec_from_file_location(f"_slicer_runtime_{name}", RUNTIME / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+environments = _load_helper("environments")
+
+REPOSITORY = HERE.parent
+SLICER_PYTHON = Path(os.environ.get("CLINICALIMAGING_SLICER_PYTHON")
+                     or Path(__file__).resolve().parents[2] / "shared" / "slicer-python")
+RELEASE, OLD_RELEASE = "5.12.3", "5.10.0"
+#: Core packages no requirements file may name (reinstalling them breaks Slicer), besides the stock list.
+CORE = {"numpy", "scipy", "simpleitk", "vtk", "slicer-core", "slicer"}
+STEP_TIMEOUT_S = 900
+#: Slowest acceptable import of a module file in a stock Slicer (printed, not asserted).
+IMPORT_BUDGET_S = 0.5
+
+
+def discover_modules():
+    """Module names: ``add_subdirectory(X)`` of the top-level CMakeLists.txt, and every folder ``X/`` holding ``X.py``."""
+    names = {path.parent.name for path in REPOSITORY.glob("*/*.py") if path.stem == path.parent.name}
+    cmake = REPOSITORY / "CMakeLists.txt"
+    if cmake.is_file():
+        for name in re.findall(r"^\s*add_subdirectory\(\s*([A-Za-z0-9_]+)\s*\)", cmake.read_text(), re.MULTILINE):
+            if (REPOSITORY / name / f"{name}.py").is_file():
+                names.add(name)
+    return sorted(names)
+
+
+MODULES = discover_modules()
+
+
+def core_packages(release=RELEASE):
+    """Names (canonical) of what a stock Slicer ships: the core list and the pinned stock list."""
+    return CORE | set(environments.pinned(release))
+
+
+def requirement_names(path):
+    """Canonical names of the requirements of a requirements file (``#`` and ``-`` lines skipped, as Slicer does)."""
+    from packaging.requirements import Requirement
+
+    names = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.split(" #")[0].strip()
+        if not line or line.startswith(("#", "-")):
+            continue
+        names.append(environments.canonical(Requirement(line).name))
+    return names
+
+
+# ---------------------------------------------------------------------------------------------
+# Orchestration (one per test run, shared by pytest-xdist workers through a results file)
+
+
+def _log(message):
+    print(f"[slicer-runtime] {message}", flush=True)
+
+
+def _python312():
+    if not (SLICER_PYTHON / f"v{RELEASE}" / "slicer").is_dir():
+        pytest.skip(f"Slicer's Python layer not found at {SLICER_PYTHON} (set CLINICALIMAGING_SLICER_PYTHON; "
+                    "present in CI next to the repository as ../shared/slicer-python)")
+    python = environments.find_python()
+    if python is None:
+        pytest.skip("Python 3.12 is not installed (looked for python3.12 with PYENV_VERSION=3.12.1)")
+    return python
+
+
+def _run_id():
+    return os.environ.get("PYTEST_XDIST_TESTRUNUID") or _SESSION_ID
+
+
+_SESSION_ID = uuid.uuid4().hex[:12]
+
+
+def _shared_results(kind, produce):
+    """Results of ``produce()``, computed by the first worker of this test run and read by the others."""
+    runs = environments.CACHE / "runs"
+    runs.mkdir(parents=True, exist_ok=True)
+    for old in [*runs.glob("*.json"), *runs.glob("*.lock")]:
+        stale = time.time() - old.stat().st_mtime > 6 * 3600  # results of runs long finished
+        if stale:
+            old.unlink(missing_ok=True)
+    path = runs / f"{_run_id()}-{kind}.json"
+    with environments.locked(path):
+        if path.is_file():
+            return json.loads(path.read_text())
+        results = produce()
+        path.write_text(json.dumps(results, indent=1, default=str))
+        return results
+
+
+def _subprocess(command, *, cwd, timeout=STEP_TIMEOUT_S, env=None):
+    started = time.perf_counter()
+    env = dict(env or environments.pip_env())
+    try:
+        result = subprocess.run([str(part) for part in command], cwd=cwd, capture_output=True, text=True,
+                                timeout=timeout, env=env)
+        code, out, err = result.returncode, result.stdout, result.stderr
+    except subprocess.TimeoutExpired as expired:
+        code, out, err = "timeout", str(expired.stdout or ""), str(expired.stderr or "")
+    return {"command": " ".join(map(str, command)), "returncode": code, "stdout": out[-4000:],
+            "stderr": err[-6000:], "seconds": round(time.perf_counter() - started, 2)}
+
+
+def _run_module(python, layer, name, phase, workdir, *, extra=()):
+    report = workdir / f"{name}-{phase}-{layer.name}.json"
+    report.unlink(missing_ok=True)
+    env = dict(environments.pip_env(), PATH=f"{Path(python).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    run = _subprocess([python, RUNTIME / "run_modules.py", "--layer", layer,
+                       "--module-file", REPOSITORY / name / f"{name}.py", "--phase", phase, "--report", report,
+                       "--temp", workdir, *extra], cwd=workdir, env=env)
+    data = json.loads(report.read_text()) if report.is_file() else {"steps": []}
+    data["run"] = run
+    return data
+
+
+def _cli_enhance(python, workdir, label):
+    source, output = workdir / f"cli-{label}-in.nrrd", workdir / f"cli-{label}-out.nrrd"
+    output.unlink(missing_ok=True)
+    phantom = _subprocess([python, RUNTIME / "write_phantom.py", source], cwd=workdir, timeout=300)
+    if phantom["returncode"] != 0:
+        return {"phantom": phantom, "returncode": "no input", "output_exists": False}
+    run = _subprocess([python, "-m", "clinicalimaging", "enhance", source, output, "--quiet"], cwd=workdir,
+                      timeout=600)
+    run["output_exists"] = output.is_file()
+    return run
+
+
+def _prepare(release, python, workdir, timings):
+    started = time.perf_counter()
+    folder, info = environments.ensure(release, python)
+    timings[f"venv {release}: " + ("cached" if info["reused"] else "built") + f" (cold build {info['built_s']} s)"] = \
+        round(time.perf_counter() - started, 1)
+    started = time.perf_counter()
+    clone_python = environments.clone(folder, workdir / f"venv-{release}")
+    stock = environments.installed(clone_python)
+    environments.install_package(clone_python, workdir, log=workdir / "install.log")
+    with_package = environments.installed(clone_python)
+    timings[f"venv {release}: clone + pip install --no-deps clinicalimaging"] = round(time.perf_counter() - started, 1)
+    return clone_python, {"build": info, "stock": stock, "with_package": with_package,
+                          "site_packages": str(clone_python.parent.parent / "lib")}
+
+
+def _produce_512():
+    python = _python312()
+    timings = {}
+    workdir = environments.CACHE / "runs" / f"{_run_id()}-{RELEASE}"
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    layer = SLICER_PYTHON / f"v{RELEASE}"
+    try:
+        clone_python, results = _prepare(RELEASE, python, workdir, timings)
+        results["cli_before"] = _cli_enhance(clone_python, workdir, "before")
+        timings["CLI enhance, stock packages only"] = results["cli_before"].get("seconds")
+        results["bind"], results["process"] = {}, {}
+        for name in MODULES:
+            results["bind"][name] = _run_module(clone_python, layer, name, "bind", workdir)
+            timings[f"{name}: bind ({RELEASE})"] = results["bind"][name]["run"]["seconds"]
+        for name in MODULES:
+            results["process"][name] = _run_module(clone_python, layer, name, "process", workdir,
+                                                   extra=["--self-test", "--core", ",".join(sorted(core_packages()))])
+            timings[f"{name}: requirements + logic + Apply + self-test ({RELEASE})"] = \
+                results["process"][name]["run"]["seconds"]
+        results["after_requirements"] = environments.installed(clone_python)
+        results["cli_after"] = _cli_enhance(clone_python, workdir, "after")
+        timings["CLI enhance, after the requirements"] = results["cli_after"].get("seconds")
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    results["timings"] = timings
+    return results
+
+
+def _produce_510():
+    python = _python312()
+    timings = {}
+    workdir = environments.CACHE / "runs" / f"{_run_id()}-{OLD_RELEASE}"
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    layer = SLICER_PYTHON / f"v{OLD_RELEASE}"
+    try:
+        if not (layer / "slicer").is_dir():
+            return {"missing_layer": str(layer), "timings": timings}
+        clone_python, results = _prepare(OLD_RELEASE, python, workdir, timings)
+        results["bind"] = {}
+        for name in MODULES:
+            results["bind"][name] = _run_module(clone_python, layer, name, "bind", workdir)
+            timings[f"{name}: bind ({OLD_RELEASE})"] = results["bind"][name]["run"]["seconds"]
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    results["timings"] = timings
+    return results
+
+
+def _summary(kind, results):
+    lines = [f"Slicer-runtime tier, {kind} ({time.strftime('%Y-%m-%d %H:%M:%S')})"]
+    build = results.get("build", {})
+    if build:
+        lines.append(f"  environment {build.get('key')}: cold build {build.get('built_s')} s"
+                     f"{' (reused)' if build.get('reused') else ''}")
+        lines.append("  packages: " + ", ".join(f"{k}=={v}" for k, v in sorted(results.get("stock", {}).items())))
+    for label, seconds in results.get("timings", {}).items():
+        lines.append(f"  {label}: {seconds} s")
+    for name, report in results.get("bind", {}).items():
+        import_s = report.get("import_s")
+        flag = "" if import_s is None or import_s < IMPORT_BUDGET_S else f"  (over the {IMPORT_BUDGET_S} s a module should take)"
+        lines.append(f"  import {name}.py: {import_s if import_s is not None else 'failed'} s{flag}")
+        for step, seconds in report.get("startup", {}).items():
+            lines.append(f"    startup before it, {step}: {seconds:.3f} s")
+    for name, report in results.get("process", {}).items():
+        for step in report.get("steps", []):
+            lines.append(f"  {name} / {step['name']}: {'ok' if step['ok'] else 'FAILED'} in {step.get('seconds')} s")
+    text = "\n".join(lines)
+    with open(environments.CACHE / "last-run.txt", "a" if kind == OLD_RELEASE else "w") as handle:
+        handle.write(text + "\n")
+    return text
+
+
+@pytest.fixture(scope="module")
+def runtime():
+    results = _shared_results(RELEASE, _produce_512)
+    print("\n" + _summary(RELEASE, results))
+    return results
+
+
+@pytest.fixture(scope="module")
+def runtime_510():
+    results = _shared_results(OLD_RELEASE, _produce_510)
+    if "missing_layer" in results:
+        pytest.fail(f"{SLICER_PYTHON} has no v{OLD_RELEASE} layer ({results['missing_layer']})")
+    print("\n" + _summary(OLD_RELEASE, results))
+    return results
+
+
+# ---------------------------------------------------------------------------------------------
+# Assertions
+
+
+def _step(report, name):
+    for step in report.get("steps", []):
+        if step["name"] == name:
+            return step
+    return None
+
+
+def _explain(report):
+    run = report.get("run", {})
+    return (f"\n--- runner ({run.get('command')}, exit {run.get('returncode')}) ---\n"
+            f"{run.get('stdout', '')[-2000:]}\n{run.get('stderr', '')[-4000:]}")
+
+
+def assert_steps(report, names, what):
+    for name in names:
+        step = _step(report, name)
+        if step is None:
+            earlier = [s for s in report.get("steps", []) if not s["ok"]]
+            if earlier:
+                raise AssertionError(f"{what}: '{name}' did not run because '{earlier[0]['name']}' failed:\n"
+                                     f"{earlier[0]['error']}")
+            raise AssertionError(f"{what}: '{name}' did not run{_explain(report)}")
+        assert step["ok"], f"{what}: '{name}' failed:\n{step['error']}\ndetails: {json.dumps(step['details'])[:3000]}"
+
+
+def check_stock(results, release):
+    pins = environments.pinned(release)
+    stock = results["stock"]
+    not_shipped = sorted(set(stock) & environments.NOT_SHIPPED)
+    assert not not_shipped, f"the stock {release} environment holds {not_shipped}, which Slicer does not ship"
+    extra = sorted(set(stock) - set(pins))
+    assert not extra, f"the stock {release} environment holds packages outside the pinned list: {extra}"
+    wrong = {name: (stock.get(name), version) for name, version in pins.items() if stock.get(name) != version}
+    assert not wrong, f"installed vs pinned versions differ in the {release} environment: {wrong}"
+    added = {name: version for name, version in results["with_package"].items() if stock.get(name) != version}
+    assert set(added) == {"clinicalimaging"}, (
+        f"pip install --no-deps of the package changed more than the package itself: {added}")
+
+
+def test_modules_discovered():
+    assert "FractionalEnhance" in MODULES and "SelfPacedSegment" in MODULES, MODULES
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_requirements_hold_no_core_package(name):
+    """``Resources/requirements.txt`` lists only what Slicer lacks (never numpy, scipy, SimpleITK, vtk, slicer-core...)."""
+    path = REPOSITORY / name / "Resources" / "requirements.txt"
+    if not path.is_file():
+        return  # a module that needs nothing beyond a stock Slicer has no requirements file
+    named = requirement_names(path)
+    core = sorted(set(named) & core_packages())
+    assert not core, (f"{path.relative_to(REPOSITORY)} names {core}: a stock Slicer ships them and reinstalling "
+                      "them breaks Slicer; list only the packages Slicer lacks")
+    assert len(set(named)) == len(named), f"{path.relative_to(REPOSITORY)} names a package twice: {named}"
+
+
+def test_stock_environment(runtime):
+    """Exactly what Slicer 5.12.3 ships plus slicer-core (and vtk without its matplotlib), then only the package."""
+    check_stock(runtime, RELEASE)
+
+
+def test_stock_environment_5_10(runtime_510):
+    check_stock(runtime_510, OLD_RELEASE)
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_module_imports_in_stock_slicer(runtime, name):
+    report = runtime["bind"][name]
+    print(f"import {name}.py: {report.get('import_s')} s (a stock-Slicer module should load well under "
+          f"{IMPORT_BUDGET_S} s)")
+    assert_steps(report, ["start Slicer-like Python", "import module file"], f"{name} in Slicer {RELEASE}")
+    location = _step(report, "import module file")["details"]["clinicalimaging_file"]
+    assert location.startswith(runtime["site_packages"]), (
+        f"the module imported clinicalimaging from {location}, not from the installed package")
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_module_panel_binds_parameters(runtime, name):
+    assert_steps(runtime["bind"][name], ["import module file", "module class", "widget setup and enter",
+                                         "parameter bindings", "exit, enter, close scene"],
+                 f"{name} panel in Slicer {RELEASE}")
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_module_imports_and_binds_in_slicer_5_10(runtime_510, name):
+    report = runtime_510["bind"][name]
+    print(f"import {name}.py (Slicer {OLD_RELEASE}): {report.get('import_s')} s")
+    assert not report.get("slicer_has_packaging"), "the 5.10.0 layer unexpectedly has slicer.packaging"
+    assert_steps(report, ["start Slicer-like Python", "import module file", "module class", "widget setup and enter",
+                          "parameter bindings", "exit, enter, close scene"], f"{name} in Slicer {OLD_RELEASE}")
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_requirements_installed_and_logic_runs(runtime, name):
+    """pip_ensure installs the requirements for real; the logic, the Apply button and the self-test then work."""
+    report = runtime["process"][name]
+    expected = ["import module file", "widget setup and enter", "requirements via slicer.packaging.pip_ensure"]
+    expected += [step["name"] for step in report.get("steps", []) if step["name"] not in expected]
+    if "module self-test" not in expected:
+        expected.append("module self-test")
+    requirements = _step(report, "requirements via slicer.packaging.pip_ensure")
+    if requirements is not None:
+        print(f"{name} requirements: {requirements['details'].get('requirements')}, installed "
+              f"{requirements['details'].get('installed')} in {requirements['details'].get('pip_ensure_s')} s")
+    assert_steps(report, expected, f"{name} with its requirements in Slicer {RELEASE}")
+
+
+def _check_cli(run, when):
+    assert run["returncode"] == 0, (f"python -m clinicalimaging enhance IN OUT --quiet {when} exited "
+                                    f"{run['returncode']}:\n{run.get('stderr', '')}{run.get('phantom', '')}")
+    assert run["output_exists"], f"python -m clinicalimaging enhance {when} wrote no output file"
+
+
+def test_cli_enhance_with_stock_packages_only(runtime):
+    _check_cli(runtime["cli_before"], "in a stock Slicer environment (before any requirements file is installed)")
+
+
+def test_cli_enhance_after_requirements(runtime):
+    _check_cli(runtime["cli_after"], "after the modules' requirements were installed")
+
+
+def test_requirements_leave_slicer_packages_alone(runtime):
+    """Installing the modules' requirements changed no package that Slicer ships."""
+    stock = runtime["stock"]
+    changed = {name: (version, runtime["after_requirements"].get(name)) for name, version in stock.items()
+               if runtime["after_requirements"].get(name) != version}
+    assert not changed, f"installing the requirements files changed Slicer's own packages: {changed}"
