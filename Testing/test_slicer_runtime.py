@@ -366,7 +366,8 @@ def test_module_imports_in_stock_slicer(runtime, name):
 @pytest.mark.parametrize("name", MODULES)
 def test_module_panel_binds_parameters(runtime, name):
     assert_steps(runtime["bind"][name], ["import module file", "module class", "widget setup and enter",
-                                         "parameter bindings", "exit, enter, close scene"],
+                                         "parameter bindings", "tooltip for a parameter without a widget",
+                                         "exit, enter, close scene"],
                  f"{name} panel in Slicer {RELEASE}")
 
 

@@ -288,6 +288,27 @@ def step_bindings(details, session):
     return connectors
 
 
+def step_tooltip_for_a_parameter_without_widget(details, session):
+    """Tooltips skip a parameter that has no widget (Slicer's findChildWidgetForParameter recurses forever on one)."""
+    import dataclasses
+
+    from clinicalimaging.parameters import Parameters, describe, parameter, summary
+    from clinicalimaging.slicer_parameters import set_parameter_tooltips
+
+    ui_file = session.module_file.parent / "Resources" / "UI" / f"{session.name}.ui"
+    name = next(iter(ui_bindings(ui_file)))  # a parameter the panel has a widget for
+
+    fields = [(name, float, parameter(1.0, help="A parameter with a widget.")),
+              ("not_in_the_panel", float, parameter(1.0, help="A parameter without one."))]
+    parameters_class = dataclasses.make_dataclass("Fields", fields, bases=(Parameters,), frozen=True)
+    root = session.slicer.util.loadUI(str(ui_file))
+    set_parameter_tooltips(root, parameters_class)
+    widget = next(child for child in root.findChildren() if child.property("SlicerParameterName") == name)
+    details["tooltip"] = widget.toolTip
+    if widget.toolTip != summary(describe(parameters_class)[0]):
+        raise AssertionError(f"the widget of {name!r} got the tooltip {widget.toolTip!r}")
+
+
 def step_reenter_and_close_scene(details, session):
     """exit() then enter() re-binds; closing the scene re-creates the parameter node (Slicer's Close Scene)."""
     widget = session.widget
@@ -544,6 +565,8 @@ def main(argv=None):
             return 0
     if args.phase == "bind":
         ok, _ = report.step("parameter bindings", step_bindings, session)
+        report.step("tooltip for a parameter without a widget", step_tooltip_for_a_parameter_without_widget,
+                    session)
         report.step("exit, enter, close scene", step_reenter_and_close_scene, session)
         return 0
 
