@@ -44,7 +44,7 @@ class FractionalEnhance(ScriptedLoadableModule):
         self.parent.title = _("Fractional Enhance")
         self.parent.categories = [translate("qSlicerAbstractCoreModule", "Filtering")]
         self.parent.dependencies = []
-        self.parent.contributors = ["ClinicalImageAnalysis developers"]
+        self.parent.contributors = ["The ClinicalImageAnalysis developers (ClinicalImageAnalysis project)"]
         self.parent.helpText = _("""
 Enhances a CT or MR volume with a variable-order fractional differential mask: the local fractal
 dimension of each voxel's neighbourhood chooses the fractional order applied there.

@@ -57,7 +57,7 @@ class SelfPacedSegment(ScriptedLoadableModule):
         self.parent.title = _("Self-Paced Segment")
         self.parent.categories = [translate("qSlicerAbstractCoreModule", "Segmentation")]
         self.parent.dependencies = []
-        self.parent.contributors = ["ClinicalImageAnalysis developers"]
+        self.parent.contributors = ["The ClinicalImageAnalysis developers (ClinicalImageAnalysis project)"]
         self.parent.helpText = _("""
 Segments one lesion in a CT or MR volume from a few points placed around it (a Markups closed curve or
 point list, on one or more slices). The points give a region of interest and a first mask; a level set
@@ -91,7 +91,7 @@ class SelfPacedSegmentParameterNode:
     seeds - Optional segmentation with scribble segments named "lesion" and "background".
     referenceSegmentation - Optional segmentation holding a reference segment for Dice.
     outputSegmentation - Receives the segment "lesion"; None creates a new segmentation on Apply.
-    probabilityVolume, roughVolume - Optional outputs: the classifier's signed margin, the rough level-set result.
+    marginMapVolume, roughVolume - Optional outputs: the classifier's signed margin, the rough level-set result.
     resultsTable - Receives volume, mean intensity and Dice; None creates a new table on Apply.
     The fields of SegmentParameters (margin_px, disk_radius_px, classifier, ...) are added by with_stage_parameters.
     """
@@ -103,7 +103,7 @@ class SelfPacedSegmentParameterNode:
     seeds: vtkMRMLSegmentationNode
     referenceSegmentation: vtkMRMLSegmentationNode
     outputSegmentation: vtkMRMLSegmentationNode
-    probabilityVolume: vtkMRMLScalarVolumeNode
+    marginMapVolume: vtkMRMLScalarVolumeNode
     roughVolume: vtkMRMLLabelMapVolumeNode
     resultsTable: vtkMRMLTableNode
 
@@ -245,7 +245,7 @@ class SelfPacedSegmentWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                 parameterNode.segmentParameters(),
                 enhanceFirst=parameterNode.enhanceFirst,
                 seeds=parameterNode.seeds,
-                probabilityVolume=parameterNode.probabilityVolume,
+                marginMapVolume=parameterNode.marginMapVolume,
                 roughVolume=parameterNode.roughVolume,
                 progress=progress,
             )
@@ -284,7 +284,7 @@ class SelfPacedSegmentLogic(ScriptedLoadableModuleLogic):
         return SelfPacedSegmentParameterNode(super().getParameterNode())
 
     def process(self, inputVolume, outline, outputSegmentation=None, parameters=None, *, enhanceFirst=False,
-                seeds=None, probabilityVolume=None, roughVolume=None, progress=None, showResult: bool = True):
+                seeds=None, marginMapVolume=None, roughVolume=None, progress=None, showResult: bool = True):
         """Segment the lesion outlined by a markups node.
 
         :param inputVolume: vtkMRMLScalarVolumeNode to segment; never modified.
@@ -294,7 +294,7 @@ class SelfPacedSegmentLogic(ScriptedLoadableModuleLogic):
         :param enhanceFirst: segment a Fractional Enhance copy (default parameters) of the input; the copy is
             temporary and hidden.
         :param seeds: optional vtkMRMLSegmentationNode with scribble segments named "lesion" and "background".
-        :param probabilityVolume: optional vtkMRMLScalarVolumeNode for the classifier's signed margin (> 0: lesion).
+        :param marginMapVolume: optional vtkMRMLScalarVolumeNode for the classifier's signed margin (> 0: lesion).
         :param roughVolume: optional volume node for the rough level-set segmentation (0/1).
         :param progress: optional ``progress(fraction, message)``; returning False cancels.
         :param showResult: show the input with the segmentation in the slice views.
@@ -302,7 +302,7 @@ class SelfPacedSegmentLogic(ScriptedLoadableModuleLogic):
         """
         startTime = time.time()
         logging.info("Self-paced segmentation started")
-        mrml.check_volume_nodes(inputVolume, probabilityVolume, roughVolume)
+        mrml.check_volume_nodes(inputVolume, marginMapVolume, roughVolume)
         temporaryNodes = []
         try:
             source, segmentProgress = inputVolume, progress
@@ -316,7 +316,7 @@ class SelfPacedSegmentLogic(ScriptedLoadableModuleLogic):
                 seedsNode = self.seedLabelmap(seeds, inputVolume)
                 temporaryNodes.append(seedsNode)
             outputSegmentation = segment_volume(source, outline, outputSegmentation, parameters, seeds_node=seedsNode,
-                                                probability_node=probabilityVolume, rough_node=roughVolume,
+                                                probability_node=marginMapVolume, rough_node=roughVolume,
                                                 progress=segmentProgress)
         finally:
             self._removeNodes(temporaryNodes)
@@ -479,17 +479,17 @@ class SelfPacedSegmentTest(ScriptedLoadableModuleTest):
         background[k + 1:] = False  # the whole largest slice outside the lesion
         seeds = mrml.segmentation_from_mask(lesion, volumeNode, name="seeds", segment_name="lesion")
         mrml.segmentation_from_mask(background, volumeNode, segment_name="background", node=seeds)
-        probabilityVolume = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", "margin")
+        marginMapVolume = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", "margin")
         roughVolume = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLLabelMapVolumeNode", "rough")
         volumesBefore = slicer.mrmlScene.GetNumberOfNodesByClass("vtkMRMLVolumeNode")
 
         segmentationNode = SelfPacedSegmentLogic().process(volumeNode, outline, enhanceFirst=True, seeds=seeds,
-                                                           probabilityVolume=probabilityVolume,
+                                                           marginMapVolume=marginMapVolume,
                                                            roughVolume=roughVolume, showResult=False)
 
         self.assertEqual(segmentationNode.GetName(), "phantom_segmentation")
         self.assertGreaterEqual(self._dice(segmentationNode, volumeNode, lesion), 0.8)
-        for node in (probabilityVolume, roughVolume):
+        for node in (marginMapVolume, roughVolume):
             self.assertEqual(node.GetImageData().GetDimensions(), volumeNode.GetImageData().GetDimensions())
         self.assertEqual(slicer.mrmlScene.GetNumberOfNodesByClass("vtkMRMLVolumeNode"), volumesBefore)
         self.delayDisplay("Test passed")
