@@ -98,6 +98,19 @@ def test_clahe_region_sees_the_slice_range():
 
 
 @pytest.mark.parametrize("name", list(BASELINES))
+def test_baseline_returns_a_constant_slice_unchanged(name):
+    # SimpleITK's CLAHE divides by the slice's grey-value range and its Laplacian sharpening by the range of the
+    # Laplacian: both gave NaN for a whole constant (blank, zero-filled) slice.
+    image, _ = disk()
+    image[1] = 100.0
+    box = (slice(None), slice(10, 40), slice(8, 38))
+    whole, part = BASELINES[name](image, SPACING), BASELINES[name](image, SPACING, region=box)
+    assert np.isfinite(whole).all() and np.isfinite(part).all()
+    assert (whole[1] == 100.0).all() and (part[1] == 100.0).all()
+    np.testing.assert_array_equal(BASELINES[name](image[1], SPACING), image[1])
+
+
+@pytest.mark.parametrize("name", list(BASELINES))
 def test_baseline_reports_each_slice_and_stops_between_slices(name):
     image = disk()[0]
     updates = []
@@ -190,6 +203,30 @@ def test_compare_enhancements_stops_on_cancel_and_rejects_a_wrong_mask(small_pha
         compare_enhancements(small_phantom.image, mask, small_phantom.spacing, progress=lambda fraction, message: False)
     with pytest.raises(InputError, match="lesion mask has shape"):
         compare_enhancements(small_phantom.image, mask[:-1], small_phantom.spacing)
+
+
+def test_compare_enhancements_with_a_blank_slice_among_the_lesion_slices():
+    # E.g. a zero-filled slice after resampling that the lesion's segmentation still reaches. CLAHE and Laplacian
+    # sharpening returned NaN there, reported as "The image has 1024 NaN or infinite voxel(s)" for a finite image.
+    phantom = make_phantom("ct", shape=(8, 64, 64), oblique=True)
+    mask = phantom.labels == phantom.lesion_label
+    image = phantom.image.copy()
+    image[np.flatnonzero(mask.any(axis=(1, 2)))[0]] = -1000.0
+    rows = compare_enhancements(image, mask, phantom.spacing)
+    assert [row["method"] for row in rows] == METHODS
+    assert all(math.isfinite(row[key]) for row in rows for key in ("noise_std", "lesion_mean", "background_mean"))
+
+
+def test_compare_enhancements_names_a_method_that_returns_nan(small_phantom, monkeypatch):
+    def broken(image, spacing, *, region=None, progress=None):
+        enhanced = BASELINES["CLAHE"](image, spacing, region=region, progress=progress)
+        enhanced[0, :2, :3] = np.nan
+        return enhanced
+
+    monkeypatch.setattr(compare, "BASELINES", {**BASELINES, "CLAHE": broken})
+    with pytest.raises(RuntimeError, match="The CLAHE result has 6 NaN or infinite voxel"):
+        compare_enhancements(small_phantom.image, small_phantom.labels == small_phantom.lesion_label,
+                             small_phantom.spacing)
 
 
 def test_compare_enhancements_on_real_breast_mri(shared_data):

@@ -14,7 +14,8 @@ result inside that box only: the result then has the box's shape and equals the
 whole image's result there, because each baseline filters the box's slices with
 the neighbours (halo) its filter reads around the box. The cost then follows the
 box, not the volume. ``progress(fraction, message)`` is reported once per slice
-and may raise :class:`~clinicalimaging.Cancelled` between slices.
+and may raise :class:`~clinicalimaging.Cancelled` between slices. A constant
+slice comes back unchanged.
 """
 
 import math
@@ -192,8 +193,16 @@ BASELINES = {
 
 
 def _on_sitk_slice(sitk_filter):
-    """A ``(section, spacing)`` slice filter from a filter of 2-D SimpleITK images."""
+    """A ``(section, spacing)`` slice filter from a filter of 2-D SimpleITK images.
+
+    A constant section is returned as it is, without calling the filter: every baseline maps a constant image
+    to itself, but SimpleITK's ``AdaptiveHistogramEqualization`` divides by the section's grey-value range and
+    ``LaplacianSharpening`` by the range of its Laplacian, so both return NaN everywhere for a constant one (a
+    blank or zero-filled slice among the lesion's slices).
+    """
     def slice_filter(section, spacing):
+        if section.min() == section.max():
+            return section.copy()
         slice_image = sitk.GetImageFromArray(section)
         slice_image.SetSpacing((spacing[2], spacing[1]))  # SimpleITK's order is x, y = I, J
         return sitk.GetArrayFromImage(sitk_filter(slice_image))

@@ -16,6 +16,8 @@ Node level: :func:`clinicalimaging.enhance.nodes.comparison_table`.
 
 import math
 
+import numpy as np
+
 from ..metrics import enhancement_metrics, lesion_regions, measured_box
 from ..progress import report, subrange
 from ..text_tables import format_rows
@@ -67,6 +69,9 @@ def compare_enhancements(image, lesion_mask, spacing, *, parameters=None, progre
     ------
     InputError
         Bad image, mask or spacing, or a lesion without a background ring.
+    RuntimeError
+        A method returned NaN or infinite voxels around the lesion (the image
+        has none): a fault of that method, named in the message.
     """
     if isinstance(parameters, dict):
         parameters = EnhanceParameters.from_dict(parameters)
@@ -86,7 +91,8 @@ def compare_enhancements(image, lesion_mask, spacing, *, parameters=None, progre
         report(progress, index * share, f"Baseline: {name}")
         enhanced = baseline(volume, spacing, region=box, progress=subrange(progress, index * share,
                                                                             (index + 1) * share))
-        rows.append(_row(name, enhancement_metrics(enhanced, mask, spacing, regions=regions), original))
+        rows.append(_row(name, enhancement_metrics(_finite(enhanced, name), mask, spacing, regions=regions),
+                         original))
 
     fractional_runs = (("paper mode", parameters.replace(mode="paper")),
                        ("default mode", parameters.replace(mode="adaptive")))
@@ -94,8 +100,8 @@ def compare_enhancements(image, lesion_mask, spacing, *, parameters=None, progre
     for index, (name, run_parameters) in enumerate(fractional_runs):
         start = _BASELINE_SHARE + index * share
         result = fractional_enhance(volume, spacing, run_parameters, progress=subrange(progress, start, start + share))
-        rows.append(_row(name, enhancement_metrics(result.enhanced[box], mask, spacing, regions=regions),
-                         original))
+        rows.append(_row(name, enhancement_metrics(_finite(result.enhanced[box], name), mask, spacing,
+                                                   regions=regions), original))
     report(progress, 1.0, "Comparison done")
     return rows
 
@@ -114,6 +120,15 @@ def format_table(rows):
         A header line and one line per method, without a trailing newline.
     """
     return format_rows(rows, _TEXT_COLUMNS)
+
+
+def _finite(enhanced, method):
+    """``enhanced`` after checking it is finite, so that a failing method is named, not blamed on the image."""
+    bad = np.count_nonzero(~np.isfinite(enhanced))
+    if bad:
+        raise RuntimeError(f"The {method} result has {bad} NaN or infinite voxel(s) around the lesion although "
+                           "the image has none: that method failed on this image.")
+    return enhanced
 
 
 def _row(method, metrics, original):
