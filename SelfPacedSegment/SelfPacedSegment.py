@@ -28,20 +28,13 @@ from slicer.ScriptedLoadableModule import *
 from slicer.util import VTKObservationMixin
 
 from clinicalimaging import mrml
-from clinicalimaging.enhance.nodes import enhance_volume
 from clinicalimaging.errors import Cancelled, InputError
-from clinicalimaging.progress import subrange
-from clinicalimaging.segment.core import BACKGROUND_SEED, LESION_SEED
-from clinicalimaging.segment.nodes import LESION_SEGMENT, segment_volume, segmentation_statistics
+from clinicalimaging.segment.nodes import LESION_SEGMENT, segment_volume, segmentation_results_table
 from clinicalimaging.segment.parameters import SegmentParameters
 from clinicalimaging.slicer_dependencies import ensure_requirements
 from clinicalimaging.slicer_parameters import set_parameter_tooltips, stage_parameters, with_stage_parameters
 from clinicalimaging.slicer_progress import run_with_progress
 
-#: Segment names of a seed segmentation (Segment Editor scribbles) and the seed label each becomes.
-SEED_SEGMENTS = {"lesion": LESION_SEED, "background": BACKGROUND_SEED}
-#: Share of the progress bar taken by the enhancement when "enhance first" is on.
-ENHANCE_PROGRESS_SHARE = 0.2
 
 
 #
@@ -93,7 +86,7 @@ class SelfPacedSegmentParameterNode:
     outputSegmentation - Receives the segment "lesion"; None creates a new segmentation on Apply.
     marginMapVolume, roughVolume - Optional outputs: the classifier's signed margin, the rough level-set result.
     resultsTable - Receives volume, mean intensity and Dice; None creates a new table on Apply.
-    The fields of SegmentParameters (margin_px, disk_radius_px, classifier, ...) are added by with_stage_parameters.
+    The fields of SegmentParameters (roi_padding_px, disk_radius_px, classifier, ...) are added by with_stage_parameters.
     """
 
     inputVolume: vtkMRMLScalarVolumeNode
@@ -288,13 +281,13 @@ class SelfPacedSegmentLogic(ScriptedLoadableModuleLogic):
         """Segment the lesion outlined by a markups node.
 
         :param inputVolume: vtkMRMLScalarVolumeNode to segment; never modified.
-        :param outline: vtkMRMLMarkupsNode (closed curve or point list), at least 3 points on each outlined slice.
+        :param outline: closed curve or point list markups node, at least 3 points on each outlined slice.
         :param outputSegmentation: vtkMRMLSegmentationNode for the segment "lesion", or None to create one.
         :param parameters: SegmentParameters, a dict of its fields, or None for the defaults.
-        :param enhanceFirst: segment a Fractional Enhance copy (default parameters) of the input; the copy is
-            temporary and hidden.
-        :param seeds: optional vtkMRMLSegmentationNode with scribble segments named "lesion" and "background".
-        :param marginMapVolume: optional vtkMRMLScalarVolumeNode for the classifier's signed margin (> 0: lesion).
+        :param enhanceFirst: segment a Fractional Enhance (default parameters) version of the input.
+        :param seeds: optional scribbles: a vtkMRMLSegmentationNode with segments named "lesion" and
+            "background", or a label map (1 lesion, 2 background).
+        :param marginMapVolume: optional vtkMRMLScalarVolumeNode for the classifier's margin map (> 0: lesion).
         :param roughVolume: optional volume node for the rough level-set segmentation (0/1).
         :param progress: optional ``progress(fraction, message)``; returning False cancels.
         :param showResult: show the input with the segmentation in the slice views.
@@ -302,25 +295,10 @@ class SelfPacedSegmentLogic(ScriptedLoadableModuleLogic):
         """
         startTime = time.time()
         logging.info("Self-paced segmentation started")
-        mrml.check_volume_nodes(inputVolume, marginMapVolume, roughVolume)
-        temporaryNodes = []
-        try:
-            source, segmentProgress = inputVolume, progress
-            if enhanceFirst:
-                source = self._hiddenNode(inputVolume, "vtkMRMLScalarVolumeNode", inputVolume.GetName())
-                temporaryNodes.append(source)
-                enhance_volume(inputVolume, source, progress=subrange(progress, 0.0, ENHANCE_PROGRESS_SHARE))
-                segmentProgress = subrange(progress, ENHANCE_PROGRESS_SHARE, 1.0)
-            seedsNode = None
-            if seeds is not None:
-                seedsNode = self.seedLabelmap(seeds, inputVolume)
-                temporaryNodes.append(seedsNode)
-            outputSegmentation = segment_volume(source, outline, outputSegmentation, parameters, seeds_node=seedsNode,
-                                                probability_node=marginMapVolume, rough_node=roughVolume,
-                                                progress=segmentProgress)
-        finally:
-            self._removeNodes(temporaryNodes)
-        outputSegmentation.SetReferenceImageGeometryParameterFromVolumeNode(inputVolume)  # not the enhanced copy
+        outputSegmentation = segment_volume(inputVolume, outline, outputSegmentation, parameters,
+                                            enhance_first=enhanceFirst, seeds_node=seeds,
+                                            margin_map_node=marginMapVolume, rough_node=roughVolume,
+                                            progress=progress)
         logging.info(f"Self-paced segmentation completed in {time.time() - startTime:.2f} seconds")
         if showResult:
             slicer.util.setSliceViewerLayers(background=inputVolume, fit=True)
@@ -328,31 +306,9 @@ class SelfPacedSegmentLogic(ScriptedLoadableModuleLogic):
             outputSegmentation.GetDisplayNode().SetVisibility(True)
         return outputSegmentation
 
-    def seedLabelmap(self, seeds, inputVolume):
-        """The scribbles of a segmentation as a seed label map on the input's grid.
-
-        :param seeds: vtkMRMLSegmentationNode with segments named "lesion" and "background".
-        :param inputVolume: gives the grid.
-        :return: a new, hidden vtkMRMLLabelMapVolumeNode: 1 lesion, 2 background, 0 unmarked (the caller removes it).
-        """
-        segmentation = seeds.GetSegmentation()
-        missing = [name for name in SEED_SEGMENTS if not segmentation.GetSegmentIdBySegmentName(name)]
-        if missing:
-            raise InputError(f"Seed segmentation '{seeds.GetName()}' has no segment named {' or '.join(missing)}. "
-                             "Name the scribble segments 'lesion' and 'background' in the Segment Editor, or "
-                             "select no seeds.")
-        masks = {name: mrml.segment_mask(seeds, name, inputVolume, allow_empty=True) for name in SEED_SEGMENTS}
-        if (masks["lesion"] & masks["background"]).any():
-            raise InputError(f"The 'lesion' and 'background' scribbles of '{seeds.GetName()}' overlap; erase the "
-                             "overlap in the Segment Editor.")
-        labels = sum(masks[name] * label for name, label in SEED_SEGMENTS.items())
-        labelmap = mrml.new_volume_like(inputVolume, labels, name=f"{seeds.GetName()}_seeds", labelmap=True)
-        labelmap.SetHideFromEditors(True)
-        return labelmap
-
     def resultsTable(self, segmentationNode, inputVolume, *, referenceSegmentation=None, referenceSegment=None,
                      tableNode=None, showResult: bool = True):
-        """Volume (mL), mean intensity and, given a reference segment, Dice of the segment "lesion".
+        """Volume (mL), voxels, mean intensity and, given a reference segment, Dice of the segment "lesion".
 
         :param segmentationNode: vtkMRMLSegmentationNode holding the segment "lesion".
         :param inputVolume: the segmented vtkMRMLScalarVolumeNode (grid, spacing, intensities).
@@ -362,34 +318,12 @@ class SelfPacedSegmentLogic(ScriptedLoadableModuleLogic):
         :param showResult: show the table in a table view.
         :return: the table node, one row.
         """
-        referenceMask = None
-        if referenceSegmentation is not None:
-            if not referenceSegment:
-                raise InputError(f"No reference segment: choose the segment of '{referenceSegmentation.GetName()}' "
-                                 "to compare with, or select no reference segmentation.")
-            referenceMask = mrml.segment_mask(referenceSegmentation, referenceSegment, inputVolume)
-        statistics = segmentation_statistics(segmentationNode, inputVolume, reference_mask=referenceMask)
-        row = {"segmentation": segmentationNode.GetName(), "segment": LESION_SEGMENT, **statistics}
-        tableNode = mrml.table_from_rows([row], name=f"{segmentationNode.GetName()} results",
-                                         scene=segmentationNode.GetScene(), node=tableNode)
+        tableNode = segmentation_results_table(segmentationNode, inputVolume,
+                                               reference_segmentation=referenceSegmentation,
+                                               reference_segment=referenceSegment, table_node=tableNode)
         if showResult:
             self._showTable(tableNode)
         return tableNode
-
-    def _hiddenNode(self, referenceVolume, className, name):
-        """A new node, hidden from the node selectors and not saved, in the reference's scene."""
-        node = referenceVolume.GetScene().AddNewNodeByClass(className, name)
-        node.SetHideFromEditors(True)
-        node.SetSaveWithScene(False)
-        return node
-
-    def _removeNodes(self, nodes) -> None:
-        """Remove nodes together with their display nodes."""
-        for node in nodes:
-            scene = node.GetScene()
-            for displayNode in [node.GetNthDisplayNode(n) for n in range(node.GetNumberOfDisplayNodes())]:
-                scene.RemoveNode(displayNode)
-            scene.RemoveNode(node)
 
     def _showTable(self, tableNode) -> None:
         """Show the table in a layout with a table view (no-op without a main window)."""

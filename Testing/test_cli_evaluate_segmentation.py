@@ -34,7 +34,7 @@ def test_cli_evaluate_segmentation_on_a_phantom_writes_outline_and_table(tmp_pat
     points, table = tmp_path / "outline.mrk.json", tmp_path / "comparison.csv"
 
     result = run_cli("evaluate-segmentation", image, label, "--label-value", phantom.lesion_label,
-                     "--points-out", points, "--table", table)
+                     "--outline-out", points, "--table", table)
 
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
@@ -54,9 +54,9 @@ def test_cli_evaluate_segmentation_on_a_phantom_writes_outline_and_table(tmp_pat
                      for offset in ((-0.6, 0), (0.6, 0), (0, -0.6), (0, 0.6))])
     inside = lesion[k][ring[..., 0], ring[..., 1]]
     assert inside.any(axis=0).all() and (~inside).any(axis=0).all()
-    assert f"outline: {OUTLINE_POINTS} points on slice(s) {k} in" in result.stdout
+    assert f"outline: {OUTLINE_POINTS} points on slice(s) {k} (file slice indices) in" in result.stdout
     assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
-        ["image.nrrd", "label.nrrd", "outline.mrk.json", "comparison.csv", "comparison.schema.csv"])
+        ["image.nrrd", "label.nrrd", "outline.mrk.json", "comparison.csv"])
 
 
 def test_cli_evaluate_segmentation_of_one_component_outlined_on_two_slices(tmp_path):
@@ -69,7 +69,7 @@ def test_cli_evaluate_segmentation_of_one_component_outlined_on_two_slices(tmp_p
     points, table = tmp_path / "outline.mrk.json", tmp_path / "comparison.csv"
 
     result = run_cli("evaluate-segmentation", image, label, "--component", 1, "--outline-slices", 2,
-                     "--points-out", points, "--table", table)
+                     "--points-out", points, "--table", table)  # the former name of --outline-out still works
 
     assert result.returncode == 0, result.stderr
     outline = _outline_kji(points, image)
@@ -84,13 +84,40 @@ def test_cli_evaluate_segmentation_absent_label_value(tmp_path):
     image, label, _ = _phantom_files(tmp_path)
     points, table = tmp_path / "outline.mrk.json", tmp_path / "t.csv"
 
-    result = run_cli("evaluate-segmentation", image, label, "--label-value", 250, "--points-out", points,
+    result = run_cli("evaluate-segmentation", image, label, "--label-value", 250, "--outline-out", points,
                      "--table", table)
 
     assert_clean_input_error(result)
     assert "250" in result.stderr
     assert result.stdout == ""
     assert sorted(path.name for path in tmp_path.iterdir()) == ["image.nrrd", "label.nrrd"]
+
+
+def test_cli_evaluate_segmentation_reports_the_slice_index_of_a_left_handed_file(tmp_path):
+    phantom = make_phantom("mr", shape=(24, 96, 96), spacing=(2.5, 0.8, 0.8))
+    lesion = phantom.labels == phantom.lesion_label
+    flipped = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, -1.0)  # left-handed: Slicer reads it with k reversed
+    image = write_image(tmp_path / "image.nrrd", phantom.image, direction=flipped)
+    label = write_image(tmp_path / "label.nrrd", lesion.astype(np.uint8), direction=flipped)
+    k = int(np.argmax(lesion.sum(axis=(1, 2))))  # in the file's own slice order
+    assert k != lesion.shape[0] - 1 - k
+
+    result = run_cli("evaluate-segmentation", image, label, "--outline-out", tmp_path / "outline.mrk.json")
+
+    assert result.returncode == 0, result.stderr
+    assert f"points on slice(s) {k} (file slice indices)" in result.stdout
+
+
+@pytest.mark.parametrize("option, value, message", [("--outline-slices", "0", "--outline-slices: must be at least 1"),
+                                                    ("--component", "-1", "--component: must be at least 0"),
+                                                    ("--component", "two", "'two' is not a whole number")])
+def test_cli_evaluate_segmentation_bad_counts_are_one_line_usage_errors(tmp_path, option, value, message):
+    image, label, phantom = _phantom_files(tmp_path)
+
+    result = run_cli("evaluate-segmentation", image, label, "--label-value", phantom.lesion_label, option, value)
+
+    assert_clean_input_error(result)
+    assert message in result.stderr and "--help" in result.stderr
 
 
 @pytest.mark.slow
@@ -106,4 +133,4 @@ def test_cli_evaluate_segmentation_on_breast1(shared_data, tmp_path):
     dice = {row["method"]: float(row["dice"]) for row in rows}
     assert all(0.0 <= value <= 1.0 for value in dice.values()), dice
     assert dice["self-paced SVM"] >= 0.7, dice
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["breast1.csv", "breast1.schema.csv"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["breast1.csv"]

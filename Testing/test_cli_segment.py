@@ -1,5 +1,6 @@
 """``clinicalimaging segment`` as a user runs it: real files, exit status, stderr, nothing left on failure."""
 
+import csv
 import json
 
 import numpy as np
@@ -55,8 +56,8 @@ def test_cli_segment_writes_a_segmentation_and_a_label_map_on_the_input_grid(tmp
     segmentation, labels = tmp_path / "lesion.seg.nrrd", tmp_path / "lesion.nii.gz"
     margin, rough = tmp_path / "margin.nrrd", tmp_path / "rough.nrrd"
 
-    first = run_cli("segment", source, segmentation, "--points", points, "--probability", margin, "--rough", rough)
-    second = run_cli("segment", source, labels, "--points", points, "--quiet")
+    first = run_cli("segment", source, segmentation, "--outline", points, "--margin-map", margin, "--rough", rough)
+    second = run_cli("segment", source, labels, "--points", points, "--quiet")  # the former name of --outline
 
     assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
     assert "segmentation:" in first.stdout and second.stdout == ""
@@ -91,6 +92,22 @@ def _one_class_seeds(folder):
     return folder / "seeds.nrrd"
 
 
+def _folder(path):
+    path.mkdir()
+    return path
+
+
+def _lesion_only_seeds(folder):
+    volume = mrml.read_volume(folder / "in.nrrd")
+    mask = np.zeros(mrml.array_from_volume(volume).shape, np.uint8)
+    mask[5, 30:33, 30:33] = 1
+    segmentation = mrml.segmentation_from_mask(mask, volume, segment_name="lesion")
+    mrml.write_segmentation(segmentation, folder / "seeds.seg.nrrd")
+    for node in (volume, segmentation):
+        mrml.get_scene().RemoveNode(node)
+    return folder / "seeds.seg.nrrd"
+
+
 def _flat_roi(phantom):
     image = phantom.image.copy()
     image[1:] = 100.0  # only slice 0, far from the outline, has contrast
@@ -100,6 +117,10 @@ def _flat_roi(phantom):
 # name -> (case options, points argument from the folder, extra arguments from the folder, message fragment)
 BAD_INPUTS = {
     "no points file": ({}, lambda folder: folder / "absent.mrk.json", lambda folder: [], "does not exist"),
+    "outline is a folder": ({}, lambda folder: _folder(folder / "outline.d"), lambda folder: [],
+                            "is a folder, not a file"),
+    "seeds segmentation without a background": ({}, None, lambda folder: ["--seeds", _lesion_only_seeds(folder)],
+                                                "no segment named 'background'"),
     "not markups": ({}, _not_markups, lambda folder: [], "markups"),
     "no points": ({"points": lambda outline: outline[:0]}, None, lambda folder: [], "holds no points"),
     "two points": ({"points": lambda outline: outline[:2]}, None, lambda folder: [], "at least 3 points"),
@@ -118,14 +139,17 @@ def test_cli_segment_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, c
     source, points, _ = _write_case(tmp_path, **options)
     points = points if points_of is None else points_of(tmp_path)
     extra = extra_of(tmp_path)
-    before = {path.name: digest(path) for path in tmp_path.iterdir()}
+    def contents():
+        return {path.name: digest(path) if path.is_file() else "folder" for path in tmp_path.iterdir()}
 
-    result = run_cli("segment", source, tmp_path / "out.seg.nrrd", "--points", points, "--rough",
+    before = contents()
+
+    result = run_cli("segment", source, tmp_path / "out.seg.nrrd", "--outline", points, "--rough",
                      tmp_path / "rough.nrrd", *extra)
 
     assert_clean_input_error(result)
     assert message in result.stderr
-    assert {path.name: digest(path) for path in tmp_path.iterdir()} == before  # no output, no temporary folder
+    assert contents() == before  # no output, no temporary folder
 
 
 def test_cli_segment_help_lists_every_segmentation_option():
@@ -136,3 +160,61 @@ def test_cli_segment_help_lists_every_segmentation_option():
     for field in describe(SegmentParameters):
         assert "--" + field["name"].replace("_", "-") in text
         assert f"default: {field['default']})" in text
+
+
+def test_cli_segment_prints_the_lesion_size_and_writes_the_results_table(tmp_path):
+    source, points, lesion = _write_case(tmp_path)
+    table = tmp_path / "results.csv"
+
+    result = run_cli("segment", source, tmp_path / "out.seg.nrrd", "--outline", points, "--table", table)
+
+    assert result.returncode == 0, result.stderr
+    (_, _), mask, _ = _read_segmentation(tmp_path / "out.seg.nrrd", source)
+    voxels = int(mask.sum())
+    slices = np.flatnonzero(mask.any(axis=(1, 2)))  # the file is right-handed: its slice order is the array's
+    volume_ml = voxels * 2.5 * 0.8 * 0.8 / 1000
+    assert (f"lesion: {volume_ml:.2f} mL, {voxels} voxels, slices {slices[0]} to {slices[-1]} (file slice indices)"
+            in result.stdout)
+    with table.open(newline="") as file:
+        rows = list(csv.DictReader(file))
+    assert len(rows) == 1 and rows[0]["segment"] == "lesion"
+    assert int(rows[0]["voxels"]) == voxels and float(rows[0]["volume_ml"]) == pytest.approx(volume_ml)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["in.nrrd", "out.seg.nrrd", "outline.mrk.json",
+                                                                "results.csv"]
+
+
+def test_cli_segment_takes_seeds_as_a_segmentation_and_enhances_first(tmp_path):
+    source, points, lesion = _write_case(tmp_path)
+    k = int(lesion.sum(axis=(1, 2)).argmax())
+    volume = mrml.read_volume(source)
+    background = np.zeros(lesion.shape, bool)
+    background[k] = ~lesion[k]
+    seeds = mrml.segmentation_from_mask(lesion, volume, name="seeds", segment_name="lesion")
+    mrml.segmentation_from_mask(background, volume, segment_name="background", node=seeds)
+    mrml.write_segmentation(seeds, tmp_path / "seeds.seg.nrrd")
+    for node in (volume, seeds):
+        mrml.get_scene().RemoveNode(node)
+    plain, enhanced = tmp_path / "plain.nrrd", tmp_path / "enhanced.nrrd"
+
+    first = run_cli("segment", source, plain, "--outline", points, "--seeds", tmp_path / "seeds.seg.nrrd",
+                    "--margin-map", tmp_path / "plain_margin.nrrd", "--quiet")
+    second = run_cli("segment", source, enhanced, "--outline", points, "--enhance-first",
+                     "--probability", tmp_path / "enhanced_margin.nrrd", "--quiet")  # former name of --margin-map
+
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    for labels in (plain, enhanced):
+        assert dice(sitk.GetArrayFromImage(sitk.ReadImage(str(labels))), lesion) > 0.7
+    margins = [sitk.GetArrayFromImage(sitk.ReadImage(str(tmp_path / f"{name}_margin.nrrd")))
+               for name in ("plain", "enhanced")]
+    assert not np.allclose(*margins)  # seeds and enhancement reach the classifier
+
+
+def test_cli_segment_help_documents_the_outline_file():
+    text = " ".join(run_cli("segment", "--help").stdout.split())
+
+    for fact in ("Slicer Markups JSON file (.mrk.json)", '"coordinateSystem"', '"controlPoints"[]."position"',
+                 '"markups"[0]."type"', "LPS", "RAS", "Markups module", "closed curve", "--outline-out",
+                 "at least 3 points on each outlined slice"):
+        assert fact in text, fact
+    for former in ("--points", "--probability", "--margin-px", "--margin-z-mm"):
+        assert former not in text.replace("--points-out", ""), former

@@ -62,6 +62,29 @@ def test_a_markups_file_without_points_is_refused(oblique_volume, tmp_path):
         mrml.read_markups(path)
 
 
+def test_a_folder_is_not_an_outline_file(tmp_path):
+    (tmp_path / "outline.mrk.json").mkdir()
+    with pytest.raises(InputError, match="is a folder, not a file"):
+        mrml.read_markups(tmp_path / "outline.mrk.json")
+
+
+@pytest.mark.parametrize("system, sign", [("LPS", -1.0), ("RAS", 1.0), (None, -1.0)])
+def test_a_hand_written_outline_with_only_the_documented_keys_is_read(tmp_path, system, sign):
+    import json
+
+    import slicer
+
+    markup = {"type": "ClosedCurve", "controlPoints": [{"position": [1.0, 2.0, 3.0]}, {"position": [4.0, 5.0, 3.0]},
+                                                       {"position": [7.0, 2.0, 3.0]}]}
+    if system:
+        markup["coordinateSystem"] = system
+    path = tmp_path / "outline.mrk.json"
+    path.write_text(json.dumps({"markups": [markup]}))
+    node = mrml.read_markups(path)
+    assert node.IsA("vtkMRMLMarkupsClosedCurveNode")
+    np.testing.assert_allclose(slicer.util.arrayFromMarkupsControlPoints(node)[0], [sign * 1.0, sign * 2.0, 3.0])
+
+
 def test_points_file_must_be_json(tmp_path):
     path = tmp_path / "points.csv"
     path.write_text("1,2,3\n")

@@ -196,8 +196,11 @@ def test_check_output_path_folders(tmp_path):
     with pytest.raises(InputError, match="is not a folder"):  # fails even for root, unlike permissions
         mrml.check_output_path(tmp_path / "file" / "out.nrrd")
     (tmp_path / "folder.nrrd").mkdir()
-    with pytest.raises(InputError, match="is a folder"):
+    with pytest.raises(InputError, match="is a folder, not a file"):
         mrml.check_output_path(tmp_path / "folder.nrrd")
+    (tmp_path / "results").mkdir()
+    with pytest.raises(InputError, match="is a folder, not a file"):  # not "unsupported extension"
+        mrml.check_output_path(tmp_path / "results", "table")
 
 
 def test_check_output_path_unwritable_folder(tmp_path):
@@ -339,17 +342,17 @@ def test_table_round_trip(scene, tmp_path, extension, delimiter):
     assert table.GetColumnType("cnr") == vtk.VTK_DOUBLE and table.GetColumnType("method") == vtk.VTK_STRING
     path = tmp_path / f"metrics{extension}"
     mrml.write_table(table, path)
-    assert sorted(os.listdir(tmp_path)) == sorted([path.name, f"metrics.schema{extension}"])
+    assert sorted(os.listdir(tmp_path)) == [path.name]  # no schema sidecar
     with open(path, newline="") as file:
         read = list(csv.DictReader(file, delimiter=delimiter))
     assert [row["method"] for row in read] == ["original", "clahe, 2D"]
     assert [float(row["cnr"]) for row in read] == [1.25, 2.5]
+    assert [row["voxels"] for row in read] == ["10", "12"]
     assert [row["note"] for row in read] == ["", "x"]
     back = scene.AddNewNodeByClass("vtkMRMLTableNode")
     storage = scene.AddNewNodeByClass("vtkMRMLTableStorageNode")
     storage.SetFileName(str(path))
-    assert storage.ReadData(back)
-    assert back.GetColumnType("voxels") == vtk.VTK_DOUBLE
+    assert storage.ReadData(back) and back.GetNumberOfRows() == 2  # Slicer reads it (columns as text)
     replaced = mrml.table_from_rows([{"a": 1}], node=table)
     assert replaced is table and table.GetNumberOfColumns() == 1 and table.GetNumberOfRows() == 1
 
@@ -383,3 +386,80 @@ def test_staged_outputs_are_all_or_nothing(tmp_path):
     assert first.read_text() == second.read_text() == "new"
     assert (tmp_path / "a.schema.txt").read_text() == "sidecar"
     assert sorted(path.name for path in tmp_path.rglob("*")) == ["a.schema.txt", "a.txt", "b.txt", "sub"]
+
+
+def test_table_numbers_are_written_exactly_and_text_is_quoted(scene, tmp_path):
+    rows = [{"method": 'say "hi", then', "value": 1 / 3, "missing": None}, {"method": "b", "value": 1e-12}]
+    mrml.write_table(mrml.table_from_rows(rows, scene=scene), tmp_path / "t.csv")
+    with open(tmp_path / "t.csv", newline="") as file:
+        read = list(csv.DictReader(file))
+    assert read[0]["method"] == 'say "hi", then'
+    assert [float(row["value"]) for row in read] == [1 / 3, 1e-12]
+    assert read[0]["missing"] == "nan"
+
+
+def test_truncated_file_and_folder_inputs_are_described_without_internals(scene, oblique_phantom, tmp_path):
+    node = mrml.volume_from_array(oblique_phantom.image, ijk_to_ras=oblique_phantom.ijk_to_ras, scene=scene)
+    mrml.write_volume(node, tmp_path / "whole.nrrd")
+    data = (tmp_path / "whole.nrrd").read_bytes()
+    (tmp_path / "cut.nrrd").write_bytes(data[:len(data) // 2])
+    (tmp_path / "folder.nrrd").mkdir()
+    before = node_counts(scene)
+    with pytest.raises(InputError, match="truncated or corrupt") as error:
+        mrml.read_volume(tmp_path / "cut.nrrd", scene=scene)
+    assert "vtkMRML" not in str(error.value)
+    with pytest.raises(InputError, match="is a folder, not a file"):
+        mrml.read_volume(tmp_path / "folder.nrrd", scene=scene)
+    assert node_counts(scene) == before
+
+
+@pytest.mark.parametrize("direction, reversed_", [((1, 0, 0, 0, 1, 0, 0, 0, -1), True),
+                                                  ((-1, 0, 0, 0, 1, 0, 0, 0, 1), True),
+                                                  ((1, 0, 0, 0, 1, 0, 0, 0, 1), False)])
+def test_file_slice_index_undoes_the_reversal_of_left_handed_files(scene, tmp_path, direction, reversed_):
+    array = np.arange(5 * 4 * 3, dtype=np.int16).reshape(5, 4, 3)
+    image = sitk.GetImageFromArray(array)
+    image.SetDirection(direction)
+    sitk.WriteImage(image, str(tmp_path / "volume.nrrd"))
+    node = mrml.read_volume(tmp_path / "volume.nrrd", scene=scene)
+    read = mrml.array_from_volume(node)
+    for k in range(5):
+        assert np.array_equal(read[k], array[mrml.file_slice_index(node, k)])
+    assert (mrml.file_slice_index(node, 1) == 3) == reversed_
+
+
+def test_read_segmentation_round_trip_and_bad_files(scene, oblique_phantom, tmp_path):
+    volume, labels = phantom_volume(oblique_phantom, scene=scene)
+    lesion = oblique_phantom.labels == oblique_phantom.lesion_label
+    segmentation = mrml.segmentation_from_mask(lesion, volume, segment_name="lesion")
+    mrml.write_segmentation(segmentation, tmp_path / "lesion.seg.nrrd")
+    read = mrml.read_segmentation(tmp_path / "lesion.seg.nrrd", scene=scene)
+    assert read.GetName().startswith("lesion")
+    assert np.array_equal(mrml.segment_mask(read, "lesion", volume), lesion)
+    (tmp_path / "notes.seg.nrrd").write_text("not a segmentation")
+    (tmp_path / "folder.seg.nrrd").mkdir()
+    before = scene.GetNumberOfNodesByClass("vtkMRMLSegmentationNode")
+    for name, message in (("absent.seg.nrrd", "does not exist"), ("folder.seg.nrrd", "is a folder, not a file"),
+                          ("lesion.nrrd", "must be a .seg.nrrd"), ("notes.seg.nrrd", "not a readable segmentation")):
+        if name == "lesion.nrrd":
+            (tmp_path / name).write_text("x")
+        with pytest.raises(InputError, match=message):
+            mrml.read_segmentation(tmp_path / name, scene=scene)
+    assert scene.GetNumberOfNodesByClass("vtkMRMLSegmentationNode") == before
+
+
+def test_staged_outputs_count_as_written_only_when_the_outermost_block_has_moved_its_files(tmp_path):
+    from clinicalimaging import launch
+
+    before = launch.written_count()
+    with mrml.staged_outputs([tmp_path / "a.txt"]) as staged:
+        with mrml.staged_outputs([staged[tmp_path / "a.txt"]]) as inner:  # as write_node nests inside a block
+            inner[staged[tmp_path / "a.txt"]].write_text("a")
+        assert launch.written_count() == before
+    assert launch.written_count() == before + 1
+    with pytest.raises(RuntimeError), mrml.staged_outputs([tmp_path / "b.txt"]):
+        raise RuntimeError("failed")
+    assert launch.written_count() == before + 1
+    with mrml.temporary_folder() as folder:
+        assert folder.is_dir()
+    assert not folder.exists()

@@ -8,8 +8,9 @@ from clinicalimaging.metrics import dice
 from clinicalimaging.phantom import make_phantom
 from clinicalimaging.phantom_nodes import phantom_volume
 from clinicalimaging.segment.features import FEATURE_NAMES
-from clinicalimaging.segment.nodes import (LESION_COLOR, LESION_SEGMENT, PARAMETERS_ATTRIBUTE, segment_volume,
-                                           segmentation_statistics)
+from clinicalimaging.segment.nodes import (LESION_COLOR, LESION_SEGMENT, PARAMETERS_ATTRIBUTE,
+                                           seed_labels_from_segmentation, segment_volume,
+                                           segmentation_results_table, segmentation_statistics)
 from clinicalimaging.segment.parameters import SegmentParameters
 from outline import lesion_outline
 
@@ -35,7 +36,7 @@ def segmented(case):
     scene = volume.GetScene()
     probability = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", "margin")
     rough = scene.AddNewNodeByClass("vtkMRMLLabelMapVolumeNode", "rough")
-    output = segment_volume(volume, outline, None, {"seed": 0}, probability_node=probability, rough_node=rough)
+    output = segment_volume(volume, outline, None, {"seed": 0}, margin_map_node=probability, rough_node=rough)
     return output, probability, rough, before
 
 
@@ -99,7 +100,7 @@ def test_cancel_leaves_every_output_node_as_it_was(case):
     output = scene.AddNewNodeByClass("vtkMRMLSegmentationNode", "kept")
     probability = mrml.new_volume_like(volume, np.full(mrml.array_from_volume(volume).shape, 5, np.float32))
     with pytest.raises(Cancelled):
-        segment_volume(volume, outline, output, probability_node=probability,
+        segment_volume(volume, outline, output, margin_map_node=probability,
                        progress=lambda fraction, message: fraction < 0.2)
     assert output.GetSegmentation().GetNumberOfSegments() == 0 and output.GetAttribute(PARAMETERS_ATTRIBUTE) is None
     assert np.all(mrml.array_from_volume(probability) == 5)
@@ -119,7 +120,7 @@ def test_seeds_from_a_label_map_on_another_grid(case):
     seeds_node = mrml.volume_from_array(crop, ijk_to_ras=matrix, scene=volume.GetScene(), name="seeds",
                                         labelmap=True)
     probability = volume.GetScene().AddNewNodeByClass("vtkMRMLScalarVolumeNode", "margin")
-    output = segment_volume(volume, outline, seeds_node=seeds_node, probability_node=probability)
+    output = segment_volume(volume, outline, seeds_node=seeds_node, margin_map_node=probability)
     mask, _ = _lesion_labelmap(output, volume)
     assert mask[k, inside[0], inside[1]] == 1
     assert mrml.array_from_volume(probability)[k, 10, 10] < 0
@@ -141,7 +142,7 @@ def test_bad_nodes_raise_input_error_and_leave_outputs_alone(case):
     with pytest.raises(InputError, match="outside the image"):
         segment_volume(volume, _markups(volume, points + [0, 200, 0]), output)
     with pytest.raises(InputError, match="output is the input"):
-        segment_volume(volume, outline, probability_node=volume)
+        segment_volume(volume, outline, margin_map_node=volume)
     one_class = mrml.new_volume_like(volume, np.pad(np.ones((1, 1, 1), np.uint8), ((3, 20), (40, 55), (40, 55))),
                                      labelmap=True)
     with pytest.raises(InputError, match="both classes"):
@@ -162,3 +163,80 @@ def test_a_single_slice_is_rejected_with_a_clear_error(case):
     outline = _markups(single, points * [0, 1, 1])
     with pytest.raises(InputError, match="1 slice.*at least 4"):
         segment_volume(single, outline)
+
+
+def _scribbles(volume, lesion, k, *, overlap=False, names=("lesion", "background")):
+    """A seed segmentation: the lesion, and its largest slice outside the lesion as background."""
+    background = np.zeros(lesion.shape, bool)
+    background[k] = ~lesion[k] | overlap
+    seeds = mrml.segmentation_from_mask(lesion, volume, name="scribbles", segment_name=names[0])
+    mrml.segmentation_from_mask(background, volume, segment_name=names[1], node=seeds)
+    return seeds
+
+
+def test_seeds_from_a_segmentation_with_lesion_and_background_segments(case):
+    phantom, volume, outline, points, lesion = case
+    k = int(round(points[0, 0]))
+    seeds = _scribbles(volume, lesion, k)
+    labels = seed_labels_from_segmentation(seeds, volume)
+    assert labels.dtype == np.uint8 and set(np.unique(labels)) == {0, 1, 2}
+    np.testing.assert_array_equal(labels == 1, lesion)
+    margin = volume.GetScene().AddNewNodeByClass("vtkMRMLScalarVolumeNode", "margin")
+    volumes_before = volume.GetScene().GetNumberOfNodesByClass("vtkMRMLVolumeNode")
+    output = segment_volume(volume, outline, seeds_node=seeds, margin_map_node=margin)
+    mask, _ = _lesion_labelmap(output, volume)
+    assert dice(mask, lesion) >= 0.85
+    assert volume.GetScene().GetNumberOfNodesByClass("vtkMRMLVolumeNode") == volumes_before  # no temporary label map
+
+
+def test_seed_segmentation_errors(case):
+    _, volume, outline, points, lesion = case
+    k = int(round(points[0, 0]))
+    with pytest.raises(InputError, match="no segment named 'background'"):
+        seed_labels_from_segmentation(_scribbles(volume, lesion, k, names=("lesion", "outside")), volume)
+    with pytest.raises(InputError, match="overlap"):
+        seed_labels_from_segmentation(_scribbles(volume, lesion, k, overlap=True), volume)
+    with pytest.raises(InputError, match="overlap"):
+        segment_volume(volume, outline, seeds_node=_scribbles(volume, lesion, k, overlap=True))
+
+
+def test_enhance_first_segments_an_enhanced_copy_and_leaves_no_node_behind(case, segmented):
+    _, volume, outline, _, lesion = case
+    scene = volume.GetScene()
+    margin = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", "enhanced margin")
+    volumes_before = scene.GetNumberOfNodesByClass("vtkMRMLVolumeNode")
+    fractions = []
+    output = segment_volume(volume, outline, margin_map_node=margin, enhance_first=True,
+                            progress=lambda fraction, message: fractions.append(fraction))
+    mask, _ = _lesion_labelmap(output, volume)
+    assert dice(mask, lesion) >= 0.8
+    assert not np.allclose(mrml.array_from_volume(margin), mrml.array_from_volume(segmented[1]))
+    assert scene.GetNumberOfNodesByClass("vtkMRMLVolumeNode") == volumes_before  # no enhanced copy left behind
+    assert fractions == sorted(fractions) and fractions[-1] == pytest.approx(1.0)
+    assert any(0.0 < fraction < 0.2 for fraction in fractions)  # the enhancement's share
+
+
+def test_enhance_first_cancelled_leaves_every_node_as_it_was(case):
+    _, volume, outline, _, _ = case
+    scene = volume.GetScene()
+    nodes_before = scene.GetNumberOfNodes()
+    with pytest.raises(Cancelled):  # during the enhancement
+        segment_volume(volume, outline, enhance_first=True, progress=lambda fraction, message: fraction < 0.1)
+    assert scene.GetNumberOfNodes() == nodes_before
+
+
+def test_results_table_with_and_without_a_reference(case, segmented):
+    phantom, volume, _, _, lesion = case
+    reference = mrml.segmentation_from_mask(lesion, volume, name="reference", segment_name="true lesion")
+    table = segmentation_results_table(segmented[0], volume, reference_segmentation=reference,
+                                       reference_segment="true lesion")
+    statistics = segmentation_statistics(segmented[0], volume, reference_mask=lesion)
+    assert table.GetNumberOfRows() == 1 and table.GetName() == f"{segmented[0].GetName()} results"
+    assert table.GetCellText(0, 0) == segmented[0].GetName() and table.GetCellText(0, 1) == LESION_SEGMENT
+    for column in ("volume_ml", "mean_intensity", "voxels", "dice"):
+        assert float(table.GetCellText(0, table.GetColumnIndex(column))) == pytest.approx(statistics[column],
+                                                                                          rel=1e-5)
+    again = segmentation_results_table(segmented[0], volume, table_node=table)
+    assert again is table and table.GetColumnIndex("dice") == -1
+    with pytest.raises(InputError, match="No reference segment"):
+        segmentation_results_table(segmented[0], volume, reference_segmentation=reference)

@@ -1,7 +1,8 @@
-"""``python -m clinicalimaging`` (and ``PythonSlicer -m clinicalimaging``): the command line."""
+"""``python -m clinicalimaging`` (and ``PythonSlicer -m clinicalimaging``): the command line.
 
-import sys
+Goes through :func:`clinicalimaging.launch.main`, which handles interrupts from the first moment.
+"""
 
-from .cli import main
+from .launch import main
 
-sys.exit(main())
+main()

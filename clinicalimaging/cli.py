@@ -4,21 +4,32 @@
 
     clinicalimaging enhance INPUT OUTPUT [--order-map FILE] [--fractal-map FILE] [options]
     clinicalimaging evaluate-enhancement IMAGE LABEL [--label-value N] [--table OUT.csv] [options]
-    clinicalimaging segment INPUT OUTPUT --points POINTS.mrk.json [--seeds LABELMAP] [--probability FILE]
-        [--rough FILE] [options]
+    clinicalimaging segment INPUT OUTPUT --outline OUTLINE.mrk.json [--seeds FILE] [--enhance-first]
+        [--margin-map FILE] [--rough FILE] [--table OUT.csv] [options]
     clinicalimaging evaluate-segmentation IMAGE LABEL [--label-value N] [--component N]
-        [--outline-slices N] [--points-out OUT.mrk.json] [--table OUT.csv] [options]
+        [--outline-slices N] [--outline-out OUT.mrk.json] [--table OUT.csv] [options]
     clinicalimaging demo [OUTDIR]
 
 Stage options are generated from the stage's parameter dataclass
 (:func:`add_parameter_options`), so ``--help`` always lists every parameter with its
-unit and default. Exit status: 0 on success; 2 on a usage error or an
+unit and default; an option that has no effect with the other values (e.g.
+``--order-at-high-dimension`` with ``--mode paper``) is refused, not ignored. Exit
+status: 0 on success; 2 on a usage error or an
 :class:`~clinicalimaging.errors.InputError`, with one line on stderr and no
-traceback; 130 when interrupted; 1 on any other failure (``--debug`` shows the
-traceback). Every output path is checked before any computation, and outputs are
-written all or nothing (:func:`clinicalimaging.mrml.staged_outputs`), so a failed run leaves no output file.
+traceback; 130 when interrupted (Ctrl-C), 143 when terminated (SIGTERM); 1 on any
+other failure (``--debug`` shows the traceback). Every output path is checked before
+any computation, and outputs are written all or nothing
+(:func:`clinicalimaging.mrml.staged_outputs`), so a failed run leaves no output file.
 
-The same :func:`main` runs inside Slicer's batch mode::
+Interrupts: the process entry point (:mod:`clinicalimaging.launch`, used by the
+console script and by ``python -m clinicalimaging``) handles SIGINT and SIGTERM at
+any moment, imports included. Until the outputs are in place, an interrupt leaves no
+output and no temporary file (files that existed before keep their content) and
+says ``interrupted; no output was written.``; once they are all in place (possibly
+before the summary is printed) it keeps them and says that they are complete.
+
+The same :func:`main` runs inside Slicer's batch mode, where it installs no signal
+handler (Slicer's own handling stays as it is)::
 
     Slicer --no-splash --no-main-window --python-code \\
         "import sys; from clinicalimaging.cli import main; sys.exit(main(['enhance', 'in.nrrd', 'out.nrrd']))"
@@ -26,22 +37,24 @@ The same :func:`main` runs inside Slicer's batch mode::
 
 import argparse
 import contextlib
+import signal
 import sys
-import tempfile
 import traceback
 from pathlib import Path
 
-from . import __version__
+import numpy as np
+
+from . import __version__, launch
 from .enhance.parameters import EnhanceParameters
 from .errors import Cancelled, InputError
-from .parameters import describe, summary
+from .parameters import ParameterError, describe, summary
 from .progress import report, subrange
 from .segment.parameters import SegmentParameters
 
-PROGRAM = "clinicalimaging"
+PROGRAM = launch.PROGRAM
 EXIT_FAILURE = 1
 EXIT_INPUT_ERROR = 2
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = launch.EXIT_STATUS[signal.SIGINT]
 _METAVARS = {int: "INT", float: "FLOAT", str: "TEXT"}
 #: Outline points of the clinician that ``evaluate-segmentation`` simulates (the issue's "about 12").
 _OUTLINE_POINTS = 12
@@ -63,15 +76,17 @@ def add_parameter_options(parser, cls, *, title=None):
         Title of the option group in ``--help``; default ``"<cls name> options"``.
     """
     group = parser.add_argument_group(title or f"{cls.__name__} options")
+    former = {new: old for old, new in cls.RENAMED.items()}
     for field in describe(cls):
-        flag = "--" + field["name"].replace("_", "-")
-        options = {"dest": _destination(cls, field["name"]), "default": None, "help": summary(field).replace("%", "%%")}
+        options = {"dest": _destination(cls, field["name"]), "default": None}
         if field["type"] is bool:
-            group.add_argument(flag, action=argparse.BooleanOptionalAction, **options)
+            options["action"] = argparse.BooleanOptionalAction
         else:
-            group.add_argument(flag, type=field["type"], choices=field.get("choices"),
-                               metavar=None if field.get("choices") else _METAVARS.get(field["type"], "VALUE"),
-                               **options)
+            options.update(type=field["type"], choices=field.get("choices"),
+                           metavar=None if field.get("choices") else _METAVARS.get(field["type"], "VALUE"))
+        group.add_argument(_flag(field["name"]), help=summary(field).replace("%", "%%"), **options)
+        if field["name"] in former:  # the former name still works, unlisted
+            group.add_argument(_flag(former[field["name"]]), help=argparse.SUPPRESS, **options)
 
 
 def parameters_from_arguments(cls, namespace, *, base=None):
@@ -99,32 +114,66 @@ def parameters_from_arguments(cls, namespace, *, base=None):
     return cls.from_dict(values)
 
 
+def _flag(name):
+    return "--" + name.replace("_", "-")
+
+
 def _destination(cls, name):
     # Prefixed so that a field name can never collide with a positional argument or a common option.
     return f"{cls.__name__}.{name}"
 
 
 def _stage_parameters(cls, arguments):
-    """The stage parameters: the ``--parameters`` JSON file, then the options given on the command line."""
-    base = None
+    """The stage parameters: the ``--parameters`` JSON file, then the options given on the command line.
+
+    Options given on the command line, and values of the file that differ from the
+    defaults, must apply with the resulting parameters (``check_given``). A file
+    written by ``to_json`` holds every field, so its default values do not count.
+    """
+    base, in_file = None, set()
     if arguments.parameters is not None:
+        path = Path(arguments.parameters)
+        if path.is_dir():
+            raise InputError(f"Parameter file '{path}' is a folder, not a file. Pass a JSON file of parameter values.")
         try:
-            text = Path(arguments.parameters).read_text(encoding="utf-8")
+            text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as error:
             reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
-            raise InputError(f"Parameter file '{arguments.parameters}' cannot be read ({reason}). "
+            raise InputError(f"Parameter file '{path}' cannot be read ({reason}). "
                              "Pass a JSON file of parameter values.") from None
-        base = cls.from_json(text)
-    return parameters_from_arguments(cls, arguments, base=base)
+        try:
+            base = cls.from_json(text)
+        except InputError as error:  # names as in the file, with underscores
+            raise InputError(f"Parameter file '{path}': {error}") from None
+        defaults = cls()
+        in_file = {name for name, value in base.to_dict().items() if value != getattr(defaults, name)}
+    parameters = parameters_from_arguments(cls, arguments, base=base)
+    parameters.check_given(field["name"] for field in describe(cls)
+                           if getattr(arguments, _destination(cls, field["name"]), None) is not None)
+    try:
+        parameters.check_given(in_file)
+    except ParameterError as error:
+        raise InputError(f"Parameter file '{arguments.parameters}': {error}") from None
+    return parameters
 
 
 @contextlib.contextmanager
 def _progress_bar(enabled):
-    """A progress callback that draws a tqdm bar on stderr (or does nothing when disabled)."""
-    from tqdm import tqdm
+    """A progress callback that draws a tqdm bar on stderr; None when disabled or tqdm is not installed.
 
+    tqdm is imported only to draw a bar, so the commands run on a Python without it
+    (e.g. Slicer's own).
+    """
+    if enabled:
+        try:
+            from tqdm import tqdm
+        except ImportError:
+            enabled = False
+    if not enabled:
+        yield None
+        return
     steps = 1000
-    with tqdm(total=steps, disable=not enabled, file=sys.stderr, leave=False,
+    with tqdm(total=steps, file=sys.stderr, leave=False,
               bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}") as bar:
         def update(fraction, message):
             bar.set_description_str(message, refresh=False)
@@ -161,39 +210,84 @@ def _run_enhance(arguments, progress):
 
 
 def _run_segment(arguments, progress):
-    """The lesion segmented from outline points; OUTPUT is a .seg.nrrd segmentation or a label map (1 = lesion)."""
+    """The lesion segmented from its outline; OUTPUT is a .seg.nrrd segmentation or a label map (1 = lesion)."""
     from . import mrml
-    from .segment.nodes import LESION_SEGMENT, segment_volume
+    from .segment.nodes import LESION_SEGMENT, segment_volume, segmentation_results_table
 
     parameters = _stage_parameters(SegmentParameters, arguments)
-    as_segmentation = str(arguments.output).lower().endswith(".seg.nrrd")
+    if arguments.outline is None:
+        raise InputError("No outline: give --outline OUTLINE.mrk.json, the lesion's outline saved from Slicer's "
+                         "Markups module (see 'clinicalimaging segment --help').")
+    as_segmentation = _is_segmentation_file(arguments.output)
     outputs = {"segmentation" if as_segmentation else "label map": (arguments.output,
                                                                     "segmentation" if as_segmentation else "volume"),
-               "margin map": (arguments.probability, "volume"), "rough segmentation": (arguments.rough, "volume")}
+               "margin map": (arguments.margin_map, "volume"), "rough segmentation": (arguments.rough, "volume"),
+               "results table": (arguments.table, "table")}
     outputs = {what: (Path(path), kind) for what, (path, kind) in outputs.items() if path is not None}
-    inputs = [path for path in (arguments.input, arguments.points, arguments.seeds) if path is not None]
+    inputs = [path for path in (arguments.input, arguments.outline, arguments.seeds) if path is not None]
     mrml.check_outputs(inputs, list(outputs.values()))
     report(progress, 0.0, "Reading the inputs")
     input_node = mrml.read_volume(arguments.input)
-    points_node = mrml.read_markups(arguments.points)
-    seeds_node = None if arguments.seeds is None else mrml.read_volume(arguments.seeds, labelmap=True)
+    outline_node = mrml.read_markups(arguments.outline)
+    seeds_node = None
+    if arguments.seeds is not None:
+        seeds_node = (mrml.read_segmentation(arguments.seeds) if _is_segmentation_file(arguments.seeds)
+                      else mrml.read_volume(arguments.seeds, labelmap=True))
     scene = input_node.GetScene()
     maps = {what: scene.AddNewNodeByClass(node_class, scene.GenerateUniqueName(what))
             for what, node_class in (("margin map", "vtkMRMLScalarVolumeNode"),
                                      ("rough segmentation", "vtkMRMLLabelMapVolumeNode")) if what in outputs}
-    segmentation = segment_volume(input_node, points_node, None, parameters, seeds_node=seeds_node,
-                                  probability_node=maps.get("margin map"), rough_node=maps.get("rough segmentation"),
-                                  progress=subrange(progress, 0.05, 0.9))
+    segmentation = segment_volume(input_node, outline_node, None, parameters, enhance_first=arguments.enhance_first,
+                                  seeds_node=seeds_node, margin_map_node=maps.get("margin map"),
+                                  rough_node=maps.get("rough segmentation"), progress=subrange(progress, 0.05, 0.9))
     report(progress, 0.9, "Writing the outputs")
+    mask = mrml.segment_mask(segmentation, LESION_SEGMENT, input_node, allow_empty=True)
+    table = segmentation_results_table(segmentation, input_node) if "results table" in outputs else None
     with mrml.staged_outputs([path for path, _ in outputs.values()]) as staged:
         for what, (path, _) in outputs.items():
             if what == "segmentation":
                 mrml.write_segmentation(segmentation, staged[path])
             elif what == "label map":
-                mrml.write_volume(mrml.labelmap_from_segment(segmentation, LESION_SEGMENT, input_node), staged[path])
+                mrml.write_volume(mrml.new_volume_like(input_node, mask, labelmap=True), staged[path])
+            elif what == "results table":
+                mrml.write_table(table, staged[path])
             else:
                 mrml.write_volume(maps[what], staged[path])
-    return None if arguments.quiet else "\n".join(f"{what}: {path}" for what, (path, _) in outputs.items())
+    if arguments.quiet:
+        return None
+    return "\n".join([_lesion_summary(mask, input_node),
+                      *(f"{what}: {path}" for what, (path, _) in outputs.items())])
+
+
+def _is_segmentation_file(path):
+    return str(path).lower().endswith(".seg.nrrd")
+
+
+def _lesion_summary(mask, volume_node):
+    """``lesion: <mL>, <voxels>, slices a to b`` with the slice indices of the volume's file."""
+    from . import mrml
+
+    voxels = int(mask.sum())
+    volume_ml = voxels * float(np.prod(mrml.spacing_kji(volume_node))) / 1000.0
+    if not voxels:
+        return "lesion: empty (0 voxels); check the outline and the seeds"
+    slices = sorted(mrml.file_slice_index(volume_node, k) for k in np.flatnonzero(mask.any(axis=(1, 2))))
+    span = f"slice {slices[0]}" if slices[0] == slices[-1] else f"slices {slices[0]} to {slices[-1]}"
+    return f"lesion: {volume_ml:.2f} mL, {voxels} voxels, {span} (file slice indices)"
+
+
+def _lesion_mask(arguments, image_node, label_node):
+    """The lesion of the reference label map on the image's grid; several labels need ``--label-value``."""
+    from . import mrml
+
+    if arguments.label_value is None:
+        values = np.unique(mrml.array_from_volume(label_node))
+        values = values[values != 0]
+        if len(values) > 1:
+            listed = ", ".join(str(value) for value in values[:20]) + (", ..." if len(values) > 20 else "")
+            raise InputError(f"Label map '{arguments.label}' holds {len(values)} labels ({listed}); choose the "
+                             f"lesion's with --label-value N (e.g. --label-value {values[0]}).")
+    return mrml.label_mask_like(label_node, image_node, arguments.label_value)
 
 
 def _run_evaluate_enhancement(arguments, progress):
@@ -207,7 +301,7 @@ def _run_evaluate_enhancement(arguments, progress):
     report(progress, 0.0, "Reading the image and the label map")
     image_node = mrml.read_volume(arguments.image)
     label_node = mrml.read_volume(arguments.label, labelmap=True)
-    lesion_mask = mrml.label_mask_like(label_node, image_node, arguments.label_value)
+    lesion_mask = _lesion_mask(arguments, image_node, label_node)
     rows = compare_enhancements(mrml.array_from_volume(image_node), lesion_mask, mrml.spacing_kji(image_node),
                                 parameters=parameters, progress=subrange(progress, 0.05, 1.0))
     if arguments.table is not None:
@@ -222,13 +316,13 @@ def _run_evaluate_segmentation(arguments, progress):
     from .segment.postprocess import largest_component
 
     parameters = _stage_parameters(SegmentParameters, arguments)
-    outputs = [(path, kind) for path, kind in ((arguments.points_out, "markups"), (arguments.table, "table"))
+    outputs = [(path, kind) for path, kind in ((arguments.outline_out, "markups"), (arguments.table, "table"))
                if path is not None]
     mrml.check_outputs([arguments.image, arguments.label], outputs)
     report(progress, 0.0, "Reading the image and the label map")
     image_node = mrml.read_volume(arguments.image)
     label_node = mrml.read_volume(arguments.label, labelmap=True)
-    lesion_mask = mrml.label_mask_like(label_node, image_node, arguments.label_value)
+    lesion_mask = _lesion_mask(arguments, image_node, label_node)
     if arguments.component:
         lesion_mask = largest_component(lesion_mask, arguments.component)
     # The clinician's outline goes through a real .mrk.json, as a user's would (the seed is the comparison's);
@@ -236,21 +330,22 @@ def _run_evaluate_segmentation(arguments, progress):
     outline = mrml.markups_from_points(
         simulate_outline(lesion_mask, count=_OUTLINE_POINTS, seed=parameters.seed, slices=arguments.outline_slices),
         image_node, closed=arguments.outline_slices == 1)
-    with mrml.staged_outputs([path for path, _ in outputs]) as staged, \
-            tempfile.TemporaryDirectory(prefix="clinicalimaging-") as folder:
-        points_path = Path(folder) / "outline.mrk.json" if arguments.points_out is None \
-            else staged[Path(arguments.points_out)]
-        mrml.write_markups(outline, points_path)
-        points = mrml.points_kji(mrml.read_markups(points_path), image_node)
+    with mrml.staged_outputs([path for path, _ in outputs]) as staged, mrml.temporary_folder() as folder:
+        outline_path = folder / "outline.mrk.json" if arguments.outline_out is None \
+            else staged[Path(arguments.outline_out)]
+        mrml.write_markups(outline, outline_path)
+        points = mrml.points_kji(mrml.read_markups(outline_path), image_node)
         rows = compare_segmentations(mrml.array_from_volume(image_node), lesion_mask, mrml.spacing_kji(image_node),
                                      points=points, parameters=parameters, progress=subrange(progress, 0.05, 1.0))
         if arguments.table is not None:
             mrml.write_table(mrml.table_from_rows(rows, name="segmentation comparison"),
                              staged[Path(arguments.table)])
     text = [format_segmentation_table(rows)]
-    if arguments.points_out is not None and not arguments.quiet:
-        outlined = ", ".join(str(k) for k in sorted({round(k) for k in points[:, 0]}))
-        text.append(f"outline: {len(points)} points on slice(s) {outlined} in {arguments.points_out}")
+    if arguments.outline_out is not None and not arguments.quiet:
+        outlined = ", ".join(str(k) for k in sorted({mrml.file_slice_index(image_node, round(k))
+                                                     for k in points[:, 0]}))
+        text.append(f"outline: {len(points)} points on slice(s) {outlined} (file slice indices) in "
+                    f"{arguments.outline_out}")
     return "\n".join(text)
 
 
@@ -269,7 +364,7 @@ def _run_demo(arguments, progress):
 
 def _stage_parser(cls, title):
     """A parent parser with ``--parameters`` and one option per field of the stage's parameter dataclass."""
-    stage = argparse.ArgumentParser(add_help=False)
+    stage = _Parser(add_help=False)
     stage.add_argument("--parameters", metavar="JSON_FILE",
                        help="JSON object of parameter values (names as below, with underscores); "
                             "options given on the command line take precedence (default: none).")
@@ -277,24 +372,66 @@ def _stage_parser(cls, title):
     return stage
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line on stderr, like every other error."""
+
+    def error(self, message):
+        self.exit(EXIT_INPUT_ERROR, f"{PROGRAM}: error: {message[:1].upper()}{message[1:]}. "
+                                    f"Run '{self.prog} --help' for the usage.\n")
+
+
+def _count(minimum):
+    """An argparse type: a whole number of at least ``minimum``."""
+    def count(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}; got {value}")
+        return value
+
+    return count
+
+
+#: What ``segment --help`` says about the outline file.
+OUTLINE_FORMAT = """\
+The outline file (--outline) is a Slicer Markups JSON file (.mrk.json) holding a closed curve (or an open curve
+or a point list) placed around the lesion. Read from it: "markups"[0]."type" ("ClosedCurve", "Curve" or
+"Fiducial"), "coordinateSystem" ("LPS", what Slicer writes since 5.0 and assumed when the key is absent, or "RAS")
+and "controlPoints"[]."position" (x, y, z in mm in that patient coordinate system, the volume's physical space;
+not voxel indices). Give at least 3 points on each outlined slice; a closed curve lies on one slice, a point list
+may span several.
+
+To make one in Slicer: load the volume; in the Markups module create a closed curve; on one axial slice where
+the lesion is large, click about 8-12 points around its boundary; then File > Save Data (or right-click the curve
+> Export) and save it as OUTLINE.mrk.json. 'clinicalimaging evaluate-segmentation IMAGE LABEL --outline-out
+OUTLINE.mrk.json' writes an example, simulated from a reference label map, that this command accepts.
+
+Interrupting (Ctrl-C, exit 130; SIGTERM, exit 143) before the outputs are complete leaves no output and no
+temporary file; after, it keeps the complete outputs and says so."""
+
 def build_parser():
     """The argument parser of every command (exposed for documentation and tests)."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=PROGRAM, description="Clinical image analysis: fractional-order enhancement of CT/MR volumes and "
                                   "self-paced lesion segmentation from outline points.",
         epilog=f"Run '{PROGRAM} COMMAND --help' for the options of a command. Exit status: 0 success, "
-               "2 bad input or usage, 130 interrupted, 1 other failure.")
+               "2 bad input or usage, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM), 1 other failure. An "
+               "interrupt before the outputs are complete leaves no output and no temporary file; after, it keeps "
+               "the complete outputs and says so.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--quiet", action="store_true", help="No progress bar and no summary on stdout.")
     common.add_argument("--debug", action="store_true", help="Show the full traceback of an unexpected error.")
     stage = _stage_parser(EnhanceParameters, "enhancement options")
-    evaluation = argparse.ArgumentParser(add_help=False)  # the reference of both evaluate commands
+    evaluation = _Parser(add_help=False)  # the reference of both evaluate commands
     evaluation.add_argument("image", metavar="IMAGE", help="Input volume (as for 'enhance').")
     evaluation.add_argument("label", metavar="LABEL", help="Label map volume marking the lesion (any grid; it is "
                                                            "resampled onto the image by nearest neighbour).")
     evaluation.add_argument("--label-value", type=int, metavar="N",
-                            help="Label value of the lesion (default: every non-zero voxel).")
+                            help="Label value of the lesion; needed when the label map holds more than one "
+                                 "label (default: every non-zero voxel of a single-label map).")
     evaluation.add_argument("--table", metavar="OUT.csv",
                             help="Also write the table as .csv or .tsv (default: printed only).")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -322,25 +459,37 @@ def build_parser():
 
     segment = commands.add_parser(
         "segment", parents=[common, _stage_parser(SegmentParameters, "segmentation options")],
-        help="Segment a lesion outlined by a few points with the self-paced SVM.",
-        description="Segment the lesion outlined by a few points (a Slicer closed curve or point list, at least "
-                    "3 points on each outlined slice): preprocessing, level set and self-paced SVM. The output "
-                    "has the input's grid and geometry.")
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="Segment a lesion from its outline with the self-paced SVM.",
+        description="Segment the lesion outlined by a few points (a Slicer closed curve or point list, at least 3 "
+                    "points on each\noutlined slice): preprocessing, level set and self-paced SVM. The outputs have "
+                    "the input's grid and geometry.\nPrints the lesion's volume (mL), voxel count and the slices it "
+                    "spans (slice indices of the input file).",
+        epilog=OUTLINE_FORMAT)
     segment.add_argument("input", metavar="INPUT",
                          help="Input volume (as for 'enhance'); 3-D: a single slice is rejected.")
     segment.add_argument("output", metavar="OUTPUT",
                          help="Segmentation: .seg.nrrd (one segment 'lesion'), or a label map (.nrrd, .nii, "
                               ".nii.gz, .mha; 1 = lesion, 0 elsewhere).")
-    segment.add_argument("--points", metavar="POINTS.mrk.json", required=True,
-                         help="The lesion outline as a Slicer markups file (required; no default).")
-    segment.add_argument("--seeds", metavar="LABELMAP",
-                         help="Scribbles as a label map on any grid: 1 lesion, 2 background; both needed "
+    segment.add_argument("--outline", metavar="OUTLINE.mrk.json",
+                         help="The lesion's outline as a Slicer markups file, see below (required; no default).")
+    segment.add_argument("--points", dest="outline", help=argparse.SUPPRESS)
+    segment.add_argument("--seeds", metavar="FILE",
+                         help="Scribbles: a label map on any grid (1 lesion, 2 background), or a .seg.nrrd "
+                              "segmentation with segments named 'lesion' and 'background'; both classes needed "
                               "(default: none).")
-    segment.add_argument("--probability", metavar="FILE",
+    segment.add_argument("--enhance-first", action="store_true",
+                         help="Segment a Fractional Enhance copy of the input (default enhancement parameters) "
+                              "instead of the input itself; the outputs stay on the input's grid.")
+    segment.add_argument("--margin-map", metavar="FILE",
                          help="Also write the classifier's signed margin, positive = lesion (float32; "
                               "default: not written).")
+    segment.add_argument("--probability", dest="margin_map", help=argparse.SUPPRESS)
     segment.add_argument("--rough", metavar="FILE",
                          help="Also write the rough level-set segmentation as a label map (default: not written).")
+    segment.add_argument("--table", metavar="OUT.csv",
+                         help="Also write the results (volume in mL, voxels, mean intensity, most important "
+                              "features) as .csv or .tsv (default: not written).")
     segment.set_defaults(run=_run_segment)
 
     evaluate_segmentation = commands.add_parser(
@@ -351,13 +500,14 @@ def build_parser():
                     "largest axial slice, written as a Slicer markups file), segment the lesion from it with "
                     "preprocessing alone, the level set alone, a plain SVM, the self-paced SVM (with the options "
                     "below) and Grow from seeds, and print Dice and HD95 against the whole label.")
-    evaluate_segmentation.add_argument("--points-out", metavar="OUT.mrk.json",
+    evaluate_segmentation.add_argument("--outline-out", metavar="OUT.mrk.json",
                                        help="Also keep the simulated outline as a markups file, usable as "
-                                            "'segment --points' (default: a temporary file).")
-    evaluate_segmentation.add_argument("--outline-slices", type=int, default=1, metavar="N",
+                                            "'segment --outline' (default: a temporary file).")
+    evaluate_segmentation.add_argument("--points-out", dest="outline_out", help=argparse.SUPPRESS)
+    evaluate_segmentation.add_argument("--outline-slices", type=_count(1), default=1, metavar="N",
                                        help="Outline N slices: the largest and N-1 more spread over the lesion "
                                             "(default: 1).")
-    evaluate_segmentation.add_argument("--component", type=int, default=0, metavar="N",
+    evaluate_segmentation.add_argument("--component", type=_count(0), default=0, metavar="N",
                                        help="Measure against the label's N-th largest connected component only "
                                             "(1 = the largest), e.g. one structure of a label that has several "
                                             "(default: 0, the whole label).")
@@ -383,6 +533,11 @@ def _one_line(error):
 def main(argv=None):
     """Run one command.
 
+    Installs no signal handler: run as a process, the command line goes through
+    :func:`clinicalimaging.launch.main`, which does. Called from a script (e.g. in
+    Slicer's batch mode), a :class:`KeyboardInterrupt` during the command gives the
+    same one-line message and exit status 130.
+
     Parameters
     ----------
     argv : list of str, optional
@@ -399,15 +554,18 @@ def main(argv=None):
     except SystemExit as stop:  # --help, --version, or a usage error argparse already reported
         return stop.code if isinstance(stop.code, int) else EXIT_INPUT_ERROR
     show_bar = not arguments.quiet and sys.stderr.isatty()
+    written_before = launch.written_count()
     try:
         with _progress_bar(show_bar) as progress:  # closed (and cleared) before the result is printed
             result = arguments.run(arguments, progress)
     except (Cancelled, KeyboardInterrupt):
+        print(launch.interrupted_message(complete=launch.written_count() > written_before), file=sys.stderr)
         return EXIT_INTERRUPTED
     except InputError as error:
         if arguments.debug:
             traceback.print_exc()
-        print(f"{PROGRAM}: error: {_one_line(error)}", file=sys.stderr)
+        text = error.spelled(command_line=True) if isinstance(error, ParameterError) else str(error)
+        print(f"{PROGRAM}: error: {_one_line(text)}", file=sys.stderr)
         return EXIT_INPUT_ERROR
     except Exception as error:
         if arguments.debug:

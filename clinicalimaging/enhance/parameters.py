@@ -2,8 +2,7 @@
 
 import dataclasses
 
-from ..errors import InputError
-from ..parameters import Parameters, parameter
+from ..parameters import ParameterError, Parameters, parameter
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,7 +54,26 @@ class EnhanceParameters(Parameters):
     def check(self) -> None:
         """Reject threshold and order ranges that are empty or reversed."""
         if self.fractal_dimension_low >= self.fractal_dimension_high:
-            raise InputError(f"fractal_dimension_low ({self.fractal_dimension_low}) must be below "
-                             f"fractal_dimension_high ({self.fractal_dimension_high}).")
+            raise ParameterError(f"{{0}} ({self.fractal_dimension_low}) must be below {{1}} "
+                                 f"({self.fractal_dimension_high}).", "fractal_dimension_low", "fractal_dimension_high")
         if self.fractal_window % 2 == 0:
-            raise InputError(f"fractal_window must be odd (a window centred on the voxel); got {self.fractal_window}.")
+            raise ParameterError(f"{{0}} must be odd (a window centred on the voxel); got {self.fractal_window}.",
+                                 "fractal_window")
+
+    def not_applicable(self) -> dict:
+        """Paper mode ignores the adaptive-mode fields; automatic thresholds ignore the fixed ones."""
+        if self.mode == "paper":
+            orders = "{0} does not apply in paper mode (eq. (1) fixes the orders); use {1:=adaptive} to set it, " \
+                     "or leave {0} out."
+            thresholds = ("{0} does not apply in paper mode, which always uses the fixed thresholds {2} and {3}; "
+                          "use {1:=adaptive} for automatic thresholds, or leave {0} out.")
+            return {"automatic_thresholds": ParameterError(thresholds, "automatic_thresholds", "mode",
+                                                           "fractal_dimension_low", "fractal_dimension_high"),
+                    **{name: ParameterError(orders, name, "mode")
+                       for name in ("order_at_low_dimension", "order_at_high_dimension")}}
+        if self.automatic_thresholds:
+            fixed = ("{0} does not apply with automatic thresholds (adaptive mode's default: W_min and W_max come "
+                     "from the volume's own fractal dimension); use {1:=False} to set it, or leave {0} out.")
+            return {name: ParameterError(fixed, name, "automatic_thresholds")
+                    for name in ("fractal_dimension_low", "fractal_dimension_high")}
+        return {}

@@ -34,23 +34,27 @@ def read_markups(path):
     import slicer
 
     path = Path(path)
+    if path.is_dir():
+        raise InputError(f"Outline file '{path}' is a folder, not a file. Pass the .mrk.json file saved from "
+                         "Slicer's Markups module.")
     if not path.is_file():
-        raise InputError(f"Points file '{path}' does not exist. Check the path.")
+        raise InputError(f"Outline file '{path}' does not exist. Check the path.")
     if not path.name.lower().endswith(".json"):
-        raise InputError(f"Points file '{path}' must be a Slicer markups file (.mrk.json); save the points from "
+        raise InputError(f"Outline file '{path}' must be a Slicer markups file (.mrk.json); save the points from "
                          "Slicer's Markups module.")
     if path.stat().st_size == 0:
-        raise InputError(f"Points file '{path}' is empty (0 bytes).")
+        raise InputError(f"Outline file '{path}' is empty (0 bytes); save the outline from Slicer's Markups module "
+                         "again.")
     get_scene()  # standalone: creates the scene and its markups logic
     with _quiet_vtk():
         node_id = slicer.modules.markups.logic().LoadMarkups(str(path))
     node = slicer.mrmlScene.GetNodeByID(node_id) if node_id else None
     if node is None:
-        raise InputError(f"Points file '{path}' is not a readable Slicer markups file (.mrk.json). Save the "
+        raise InputError(f"Outline file '{path}' is not a readable Slicer markups file (.mrk.json). Save the "
                          "outline from Slicer's Markups module (point list or closed curve).")
     if node.GetNumberOfControlPoints() == 0:
         slicer.mrmlScene.RemoveNode(node)
-        raise InputError(f"Points file '{path}' holds no points; place the outline points and save it again.")
+        raise InputError(f"Outline file '{path}' holds no points; place the outline points and save it again.")
     return node
 
 

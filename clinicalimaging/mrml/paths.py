@@ -6,6 +6,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from .. import launch
 from ..errors import InputError
 from .scene import _quiet_vtk
 
@@ -17,6 +18,9 @@ OUTPUT_EXTENSIONS = {
     "markups": (".mrk.json",),
     "figure": (".png",),
 }
+_KIND_NOUNS = {"volume": "a volume", "table": "a table", "segmentation": "a segmentation",
+               "markups": "a markups file", "figure": "a figure"}
+_open_stagings = 0  # staged_outputs blocks now open (write_node nests one inside another)
 
 
 def _extension(path, extensions):
@@ -51,11 +55,12 @@ def check_output_path(path, kind="volume"):
         raise InputError(f"Unknown output kind '{kind}'; use one of {', '.join(OUTPUT_EXTENSIONS)}.")
     path = Path(path)
     extensions = OUTPUT_EXTENSIONS[kind]
-    if _extension(path, extensions) is None:
-        raise InputError(f"Output '{path}' has an unsupported extension for a {kind}; "
-                         f"use one of {', '.join(extensions)}.")
     if path.is_dir():
-        raise InputError(f"Output '{path}' is a folder; give a file name ending in {extensions[0]}.")
+        raise InputError(f"Output '{path}' is a folder, not a file; give a file name ending in {extensions[0]} "
+                         f"(e.g. '{path / ('output' + extensions[0])}').")
+    if _extension(path, extensions) is None:
+        raise InputError(f"Output '{path}' has an unsupported extension for {_KIND_NOUNS[kind]}; "
+                         f"use {' or '.join(extensions) if len(extensions) < 3 else 'one of ' + ', '.join(extensions)}.")
     folder = path.parent
     if not folder.is_dir():
         problem = "is not a folder" if folder.exists() else "does not exist"
@@ -108,9 +113,14 @@ def staged_outputs(paths):
     Yields a dict mapping each final path to a path of the same name in a hidden
     staging folder beside it (so writers still choose the format from the extension).
     When the block ends normally, every file of each staging folder (the outputs and
-    any sidecar their writers add, e.g. a table's ``.schema.csv``) replaces its
-    namesake beside that folder. When the block raises, nothing is moved and existing
-    files keep their old content. The staging folders are always removed.
+    any sidecar their writers add) replaces its namesake beside that folder. When the
+    block raises, nothing is moved and existing files keep their old content. The
+    staging folders are always removed.
+
+    The staging folders are registered with :mod:`clinicalimaging.launch`, so that a
+    signal ending the command-line process deletes them, and moving the files into
+    place is never split by a signal. When the outermost block has moved its files,
+    the outputs count as written (:func:`clinicalimaging.launch.outputs_written`).
 
     Parameters
     ----------
@@ -121,19 +131,53 @@ def staged_outputs(paths):
     ------
     dict of Path to Path
     """
+    global _open_stagings
     paths = [Path(path) for path in paths]
     staging = {}
-    try:
-        for path in paths:
-            if path.parent not in staging:
-                staging[path.parent] = Path(tempfile.mkdtemp(prefix=".clinicalimaging-", dir=path.parent))
-        yield {path: staging[path.parent] / path.name for path in paths}
-        for folder, stage in staging.items():
-            for file in sorted(stage.iterdir()):
-                os.replace(file, folder / file.name)
-    finally:
-        for stage in staging.values():
-            shutil.rmtree(stage, ignore_errors=True)
+    with contextlib.ExitStack() as registered:
+        _open_stagings += 1
+        try:
+            for path in paths:
+                if path.parent not in staging:
+                    staging[path.parent] = _registered_folder(registered, path.parent)
+            yield {path: staging[path.parent] / path.name for path in paths}
+            with launch.deferred_interrupts():
+                for folder, stage in staging.items():
+                    for file in sorted(stage.iterdir()):
+                        os.replace(file, folder / file.name)
+                if _open_stagings == 1:
+                    launch.outputs_written()
+        finally:
+            _open_stagings -= 1
+            for stage in staging.values():
+                shutil.rmtree(stage, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def temporary_folder():
+    """A temporary folder (in the system's temporary space) that is removed on exit, even on an interrupt.
+
+    Like :class:`tempfile.TemporaryDirectory`, and registered with
+    :mod:`clinicalimaging.launch` as :func:`staged_outputs` registers its folders.
+
+    Yields
+    ------
+    Path
+    """
+    with contextlib.ExitStack() as registered:
+        folder = _registered_folder(registered, None)
+        try:
+            yield folder
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _registered_folder(exit_stack, parent):
+    """A new hidden temporary folder in ``parent`` that a signal deletes until ``exit_stack`` closes."""
+    with launch.deferred_interrupts():  # no signal between creating and registering
+        folder = Path(tempfile.mkdtemp(prefix=".clinicalimaging-", dir=parent))
+        exit_stack.enter_context(launch.removed_on_interrupt(folder))
+    return folder
 
 
 def write_node(storage, node, path, what):

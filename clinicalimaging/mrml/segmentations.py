@@ -1,5 +1,7 @@
 """Segmentation nodes: a mask in, a segment's mask or label map out, ``.seg.nrrd`` files."""
 
+from pathlib import Path
+
 import numpy as np
 
 from ..errors import InputError
@@ -149,6 +151,51 @@ def segment_mask(segmentation_node, segment, reference_volume, *, allow_empty=Fa
         return np.zeros(tuple(reversed(reference_volume.GetImageData().GetDimensions())), np.uint8)
     finally:
         _remove_with_displays(labelmap.GetScene(), labelmap)
+
+
+def read_segmentation(path, *, scene=None, name=None):
+    """Read a ``.seg.nrrd`` segmentation file into a new segmentation node.
+
+    Parameters
+    ----------
+    path : str or Path
+    scene : vtkMRMLScene, optional
+        Default :func:`get_scene`.
+    name : str, optional
+        Node name; default the file name without ``.seg.nrrd``, made unique in the scene.
+
+    Returns
+    -------
+    vtkMRMLSegmentationNode
+        With its segments' names, colours and binary labelmaps.
+
+    Raises
+    ------
+    InputError
+        Missing file, a folder, another extension, or a file that is not a readable
+        segmentation. Nothing is left in the scene then.
+    """
+    import slicer
+
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"Segmentation '{path}' is a folder, not a file. Pass a .seg.nrrd file.")
+    if not path.is_file():
+        raise InputError(f"Segmentation '{path}' does not exist. Check the path.")
+    if not path.name.lower().endswith(".seg.nrrd"):
+        raise InputError(f"Segmentation '{path}' must be a .seg.nrrd file (Slicer's segmentation format).")
+    scene = scene if scene is not None else get_scene()
+    node = scene.AddNewNodeByClass("vtkMRMLSegmentationNode",
+                                   scene.GenerateUniqueName(name or path.name[:-len(".seg.nrrd")]))
+    storage = slicer.vtkMRMLSegmentationStorageNode()
+    storage.SetFileName(str(path))
+    with _quiet_vtk():
+        read = storage.ReadData(node)
+    if not read or node.GetSegmentation().GetNumberOfSegments() == 0:
+        scene.RemoveNode(node)
+        raise InputError(f"Segmentation '{path}' is not a readable segmentation with at least one segment. Save it "
+                         "again from Slicer's Segment Editor (.seg.nrrd).")
+    return node
 
 
 def write_segmentation(segmentation_node, path):

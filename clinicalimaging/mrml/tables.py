@@ -1,8 +1,10 @@
 """Table nodes: built from row dicts, written as .csv/.tsv."""
 
+import csv
+
 import numpy as np
 
-from .paths import check_output_path, write_node
+from .paths import check_output_path, staged_outputs
 from .scene import get_scene
 
 
@@ -57,12 +59,12 @@ def table_from_rows(rows, *, name="table", scene=None, node=None):
 
 
 def write_table(table_node, path):
-    """Write a table node as ``.csv`` or ``.tsv``, atomically.
+    """Write a table node as ``.csv`` (comma-separated) or ``.tsv`` (tab-separated), atomically.
 
-    Slicer's table storage also writes a schema sidecar ``<stem>.schema.csv`` (or
-    ``.tsv``) that records the column types, so Slicer reads numbers back as numbers;
-    it is kept and, like the table itself, written to a temporary folder first and
-    then moved into place. Plain CSV readers can ignore it.
+    One header row of column names, then one row per table row, quoted where needed
+    (:mod:`csv`). Numbers are written exactly (shortest round-trip form; whole numbers
+    without a decimal point, NaN as ``nan``). Only the table file is written: no
+    schema sidecar, so Slicer loads the columns as text.
 
     Parameters
     ----------
@@ -75,10 +77,21 @@ def write_table(table_node, path):
     InputError
         Bad output path (see :func:`check_output_path`).
     OSError
-        The writer failed.
+        The file could not be written (e.g. disk full).
     """
-    import slicer
-
     path = check_output_path(path, "table")
-    storage = slicer.vtkMRMLTableStorageNode()
-    write_node(storage, table_node, path, "table")
+    table = table_node.GetTable()
+    columns = [table.GetColumn(index) for index in range(table.GetNumberOfColumns())]
+    rows = [[_cell_text(column, row) for column in columns] for row in range(table.GetNumberOfRows())]
+    delimiter = "\t" if path.name.lower().endswith(".tsv") else ","
+    with staged_outputs([path]) as staged, open(staged[path], "w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file, delimiter=delimiter)
+        writer.writerow([column.GetName() or "" for column in columns])
+        writer.writerows(rows)
+
+
+def _cell_text(column, row):
+    if column.IsNumeric() and column.GetNumberOfComponents() == 1:
+        value = column.GetTuple1(row)
+        return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
+    return column.GetVariantValue(row).ToString()

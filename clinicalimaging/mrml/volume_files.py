@@ -2,10 +2,17 @@
 
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import InputError
 from .dicom import _dicom_files
+from .images import _ijk_to_ras_from_sitk
 from .paths import VOLUME_EXTENSIONS, _extension, check_output_path, write_node
 from .scene import _quiet_vtk, get_scene
+from .volumes import ijk_to_ras
+
+#: Node attribute set by :func:`read_volume` when the node's k axis runs against the file's.
+SLICE_AXIS_REVERSED_ATTRIBUTE = "clinicalimaging.sliceAxisReversed"
 
 
 def _default_name(path):
@@ -14,7 +21,7 @@ def _default_name(path):
     return path.name[:-len(extension)] if extension else path.name
 
 
-def _describe_read_failure(path, storage):
+def _describe_read_failure(path):
     """An actionable reason why ``path`` could not be read as a scalar volume."""
     import SimpleITK as sitk
 
@@ -30,8 +37,13 @@ def _describe_read_failure(path, storage):
                 "needed. Extract one 3D volume (e.g. one time point) and pass that.")
     if reader.GetNumberOfComponents() > 1:
         return _vector_message(path, reader.GetNumberOfComponents())
-    details = storage.GetUserMessages().GetAllMessagesAsString().strip()
-    return f"Input '{path}' could not be read as a volume. {details}".strip()
+    try:
+        reader.Execute()
+    except RuntimeError:
+        return (f"Input '{path}' is not a readable volume: its header is readable but its voxel data is not "
+                "(the file is truncated or corrupt). Copy or export the file again.")
+    return (f"Input '{path}' is a {reader.GetDimension()}D image of type {reader.GetPixelIDTypeAsString()} that "
+            f"cannot be loaded as a volume. Export it again as {', '.join(VOLUME_EXTENSIONS)}.")
 
 
 def _vector_message(path, components):
@@ -72,6 +84,9 @@ def read_volume(path, *, scene=None, name=None, labelmap=False):
         raise InputError(f"Input '{path}' does not exist. Check the path.")
     files = []
     if path.is_dir():
+        if _extension(path, VOLUME_EXTENSIONS):
+            raise InputError(f"Input '{path}' is a folder, not a file. Pass the volume file itself, or a folder "
+                             "holding the DICOM files of one series.")
         files = _dicom_files(path)
         archetype = files[0]
     else:
@@ -93,16 +108,51 @@ def read_volume(path, *, scene=None, name=None, labelmap=False):
             read = storage.ReadData(node)
         image = node.GetImageData()
         if not read or image is None:
-            raise InputError(_describe_read_failure(archetype, storage))
+            raise InputError(_describe_read_failure(archetype))
         if image.GetNumberOfScalarComponents() > 1:
             raise InputError(_vector_message(path, image.GetNumberOfScalarComponents()))
     except BaseException:
         scene.RemoveNode(node)
         scene.RemoveNode(storage)
         raise
+    if not files and _slice_axis_reversed(archetype, node):
+        node.SetAttribute(SLICE_AXIS_REVERSED_ATTRIBUTE, "true")
     node.SetAndObserveStorageNodeID(storage.GetID())
     node.CreateDefaultDisplayNodes()
     return node
+
+
+def _slice_axis_reversed(path, node):
+    """Whether the node's k axis runs against the file's (Slicer reverses it for left-handed files)."""
+    import SimpleITK as sitk
+
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(str(path))
+    reader.ReadImageInformation()
+    return bool(np.allclose(ijk_to_ras(node)[:3, 2], -_ijk_to_ras_from_sitk(reader)[:3, 2], atol=1e-6))
+
+
+def file_slice_index(node, k):
+    """The slice index in the volume's file of slice ``k`` of the node's array.
+
+    A file stored left-handed is read with its k axis reversed (as Slicer's
+    ``loadVolume`` does), so a message about slices should name the file's index,
+    which any other viewer of the file shows.
+
+    Parameters
+    ----------
+    node : vtkMRMLVolumeNode
+        Read by :func:`read_volume` (any other node: ``k`` is returned unchanged).
+    k : int
+        Slice index of the node's (K, J, I) array.
+
+    Returns
+    -------
+    int
+    """
+    if node.GetAttribute(SLICE_AXIS_REVERSED_ATTRIBUTE) == "true":
+        return node.GetImageData().GetDimensions()[2] - 1 - int(k)
+    return int(k)
 
 
 def write_volume(node, path):

@@ -111,7 +111,7 @@ def segment_lesion(image, points_kji, spacing=(1.0, 1.0, 1.0), parameters: Segme
                          f"voxels; the 3-D segmentation needs at least {MINIMUM_SLICES}. Segment a 3-D volume with "
                          "more slices.")
     report(progress, 0.0, "Preprocessing the outline")
-    initial, details = refine_lesion_mask(volume, points_kji, spacing, margin_px=parameters.margin_px,
+    initial, details = refine_lesion_mask(volume, points_kji, spacing, margin_px=parameters.roi_padding_px,
                                           margin_z_mm=roi_margin_z_mm(points_kji, spacing, parameters),
                                           radius_px=parameters.disk_radius_px, progress=subrange(progress, 0.0, 0.1))
     roi = details.roi
@@ -180,9 +180,9 @@ def roi_margin_z_mm(points_kji, spacing, parameters):
     """
     points = np.asarray(points_kji, dtype=np.float64)
     if points.ndim != 2 or points.shape[1] != 3 or not np.all(np.isfinite(points)):
-        return parameters.margin_z_mm  # refine_lesion_mask reports the bad points
+        return parameters.roi_padding_z_mm  # refine_lesion_mask reports the bad points
     extent_mm = float(np.max(np.ptp(points[:, 1:], axis=0) * spacing[1:]))
-    return max(parameters.margin_z_mm, extent_mm)
+    return max(parameters.roi_padding_z_mm, extent_mm)
 
 
 def _check_seeds(seeds, shape):

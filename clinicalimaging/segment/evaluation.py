@@ -203,14 +203,14 @@ def compare_segmentations(image, lesion_mask, spacing, *, points=None, parameter
         report(default_progress, fraction, message)
 
     report(progress, 0.0, "Preprocessing")
-    preprocessed = _Run(refine_lesion_mask, volume, points, spacing, margin_px=parameters.margin_px,
+    preprocessed = _Run(refine_lesion_mask, volume, points, spacing, margin_px=parameters.roi_padding_px,
                         radius_px=parameters.disk_radius_px)
     report(progress, 0.05, "Plain SVM")
     plain = _Run(segment_lesion, volume, points, spacing, parameters.replace(classifier="svm"),
                  progress=subrange(progress, 0.05, 0.45))
     default = _Run(segment_lesion, volume, points, spacing, parameters, progress=timed_progress)
     report(progress, 0.85, "Grow from seeds")
-    grown = _Run(growcut_segment, volume, points, spacing, margin_px=parameters.margin_px,
+    grown = _Run(growcut_segment, volume, points, spacing, margin_px=parameters.roi_padding_px,
                  margin_z_mm=roi_margin_z_mm(points, spacing, parameters))  # the same box as the chain's
     level_set_seconds = level_set_done[0] - default.started if level_set_done else default.seconds
     rows = [

@@ -3,9 +3,11 @@
 import numpy as np
 
 from .. import mrml
+from ..enhance.core import fractional_enhance
 from ..errors import InputError
 from ..metrics import dice
-from .core import segment_lesion
+from ..progress import subrange
+from .core import BACKGROUND_SEED, LESION_SEED, segment_lesion
 from .parameters import SegmentParameters
 
 #: Node attribute holding the parameters (JSON) a segmentation was made with.
@@ -16,18 +18,21 @@ FEATURES_ATTRIBUTE = "SelfPacedSegment.importantFeatures"
 IMPORTANT_FEATURES = 5
 #: Name and colour (RGB in [0, 1]) of the output segment.
 LESION_SEGMENT, LESION_COLOR = "lesion", (0.9, 0.3, 0.2)
-#: The level set smooths with a recursive Gaussian, which needs 4 samples along every axis.
+#: Segment names of a seed segmentation (Segment Editor scribbles) and the seed label each becomes.
+SEED_SEGMENTS = {"lesion": LESION_SEED, "background": BACKGROUND_SEED}
+#: Share of the progress taken by the enhancement when the input is enhanced first.
+ENHANCE_PROGRESS_SHARE = 0.2
 
 
-def segment_volume(input_node, points_node, output_segmentation=None, parameters: SegmentParameters = None, *,
-                   seeds_node=None, probability_node=None, rough_node=None, progress=None):
+def segment_volume(input_node, outline_node, output_segmentation=None, parameters: SegmentParameters = None, *,
+                   enhance_first=False, seeds_node=None, margin_map_node=None, rough_node=None, progress=None):
     """Segment the lesion outlined by a markups node; write the result (and optional maps) to nodes.
 
     Parameters
     ----------
     input_node : vtkMRMLScalarVolumeNode
         Never modified. A parent transform is not supported (harden it first).
-    points_node : vtkMRMLMarkupsNode
+    outline_node : vtkMRMLMarkupsNode
         The outline: a closed curve or point list with at least 3 control points
         on each outlined slice (world coordinates, parent transforms applied).
     output_segmentation : vtkMRMLSegmentationNode, optional
@@ -35,10 +40,17 @@ def segment_volume(input_node, points_node, output_segmentation=None, parameters
         ``<input>_segmentation`` is added to the input's scene when omitted.
     parameters : SegmentParameters or dict, optional
         Defaults to ``SegmentParameters()``.
-    seeds_node : vtkMRMLVolumeNode, optional
-        Scribbles as a label map: 1 lesion, 2 background, 0 unmarked; any grid
-        (resampled onto the input by nearest neighbour). Both classes are needed.
-    probability_node : vtkMRMLScalarVolumeNode, optional
+    enhance_first : bool
+        Segment a Fractional Enhance copy of the input (default
+        :class:`~clinicalimaging.enhance.EnhanceParameters`) instead of the input
+        itself; the copy is an array, no node is made. The enhancement takes the first
+        :data:`ENHANCE_PROGRESS_SHARE` of the progress.
+    seeds_node : vtkMRMLLabelMapVolumeNode or vtkMRMLSegmentationNode, optional
+        Scribbles. A label map (any grid; resampled onto the input by nearest
+        neighbour): 1 lesion, 2 background, 0 unmarked. A segmentation: segments
+        named ``"lesion"`` and ``"background"`` (:func:`seed_labels_from_segmentation`).
+        Both classes are needed.
+    margin_map_node : vtkMRMLScalarVolumeNode, optional
         Receives the classifier's signed margin (float32; positive = lesion, see
         :attr:`~clinicalimaging.segment.core.SegmentResult.margin`).
     rough_node : vtkMRMLVolumeNode, optional
@@ -58,17 +70,17 @@ def segment_volume(input_node, points_node, output_segmentation=None, parameters
     Raises
     ------
     InputError
-        Bad nodes, points or seeds; a volume with too few slices (see
+        Bad nodes, outline or seeds; a volume with too few slices (see
         :data:`~.core.MINIMUM_SLICES`).
     """
     if isinstance(parameters, dict):
         parameters = SegmentParameters.from_dict(parameters)
     parameters = parameters or SegmentParameters()
-    mrml.check_volume_nodes(input_node, probability_node, rough_node)
+    mrml.check_volume_nodes(input_node, margin_map_node, rough_node)
     if output_segmentation is not None and not output_segmentation.IsA("vtkMRMLSegmentationNode"):
         raise InputError(f"Output '{output_segmentation.GetName()}' is not a segmentation node; choose or create "
                          "a segmentation.")
-    if points_node is None or not points_node.IsA("vtkMRMLMarkupsNode"):
+    if outline_node is None or not outline_node.IsA("vtkMRMLMarkupsNode"):
         raise InputError("No outline: select a markups closed curve or point list drawn around the lesion.")
     if input_node.GetTransformNodeID():
         raise InputError(f"Input volume '{input_node.GetName()}' is under a transform; harden the transform "
@@ -76,16 +88,95 @@ def segment_volume(input_node, points_node, output_segmentation=None, parameters
     image = mrml.array_from_volume(input_node)
     spacing = mrml.spacing_kji(input_node)
     seeds = None if seeds_node is None else _seeds_on_grid(seeds_node, input_node, image.shape)
-    result = segment_lesion(image, mrml.points_kji(points_node, input_node), spacing, parameters, seeds=seeds,
-                            progress=progress)
+    outline = mrml.points_kji(outline_node, input_node)
+    if enhance_first:
+        image = fractional_enhance(image, spacing, progress=subrange(progress, 0.0, ENHANCE_PROGRESS_SHARE)).enhanced
+        progress = subrange(progress, ENHANCE_PROGRESS_SHARE, 1.0)
+    result = segment_lesion(image, outline, spacing, parameters, seeds=seeds, progress=progress)
     output = mrml.segmentation_from_mask(result.mask, input_node, name=f"{input_node.GetName()}_segmentation",
                                          segment_name=LESION_SEGMENT, color=LESION_COLOR, node=output_segmentation)
     output.SetAttribute(PARAMETERS_ATTRIBUTE, parameters.to_json())
     output.SetAttribute(FEATURES_ATTRIBUTE, ", ".join(name for name, _ in result.feature_importance[:IMPORTANT_FEATURES]))
-    for node, array in ((probability_node, result.margin), (rough_node, result.rough_mask)):
+    for node, array in ((margin_map_node, result.margin), (rough_node, result.rough_mask)):
         if node is not None:
             mrml.new_volume_like(input_node, array, node=node)
     return output
+
+
+def seed_labels_from_segmentation(seeds_segmentation, input_node):
+    """The scribbles of a segmentation as seed labels on the input volume's grid.
+
+    Parameters
+    ----------
+    seeds_segmentation : vtkMRMLSegmentationNode
+        With segments named ``"lesion"`` and ``"background"`` (Segment Editor
+        scribbles); other segments are ignored.
+    input_node : vtkMRMLVolumeNode
+        Gives the grid.
+
+    Returns
+    -------
+    ndarray of uint8, shape (K, J, I) of the input
+        :data:`~.core.LESION_SEED` (1) in the lesion scribbles,
+        :data:`~.core.BACKGROUND_SEED` (2) in the background ones, 0 elsewhere.
+
+    Raises
+    ------
+    InputError
+        A segment name is missing, or the two scribbles overlap.
+    """
+    segmentation = seeds_segmentation.GetSegmentation()
+    missing = [name for name in SEED_SEGMENTS if not segmentation.GetSegmentIdBySegmentName(name)]
+    if missing:
+        raise InputError(f"Seed segmentation '{seeds_segmentation.GetName()}' has no segment named "
+                         f"{' or '.join(repr(name) for name in missing)}. Name the scribble segments 'lesion' and "
+                         "'background' in the Segment Editor, or give no seeds.")
+    masks = {name: mrml.segment_mask(seeds_segmentation, name, input_node, allow_empty=True) for name in SEED_SEGMENTS}
+    if (masks["lesion"] & masks["background"]).any():
+        raise InputError(f"The 'lesion' and 'background' scribbles of '{seeds_segmentation.GetName()}' overlap; "
+                         "erase the overlap in the Segment Editor.")
+    return sum(masks[name] * np.uint8(label) for name, label in SEED_SEGMENTS.items()).astype(np.uint8)
+
+
+def segmentation_results_table(segmentation_node, input_node, *, reference_segmentation=None,
+                               reference_segment=None, table_node=None):
+    """A one-row table: volume (mL), voxels, mean intensity and, given a reference, Dice of the segment "lesion".
+
+    Parameters
+    ----------
+    segmentation_node : vtkMRMLSegmentationNode
+        Holds the segment :data:`LESION_SEGMENT`.
+    input_node : vtkMRMLScalarVolumeNode
+        The segmented volume (grid, spacing, intensities).
+    reference_segmentation : vtkMRMLSegmentationNode, optional
+        Holds the reference segment for Dice.
+    reference_segment : str, optional
+        Id or name of the reference segment; needed with a reference segmentation.
+    table_node : vtkMRMLTableNode, optional
+        Receives the table (its content is replaced); a new node named
+        ``<segmentation> results`` is added to the segmentation's scene when omitted.
+
+    Returns
+    -------
+    vtkMRMLTableNode
+        Columns ``segmentation``, ``segment`` and those of
+        :func:`segmentation_statistics`.
+
+    Raises
+    ------
+    InputError
+        A reference segmentation without a reference segment, or an unknown segment.
+    """
+    reference_mask = None
+    if reference_segmentation is not None:
+        if not reference_segment:
+            raise InputError(f"No reference segment: choose the segment of '{reference_segmentation.GetName()}' "
+                             "to compare with, or select no reference segmentation.")
+        reference_mask = mrml.segment_mask(reference_segmentation, reference_segment, input_node)
+    statistics = segmentation_statistics(segmentation_node, input_node, reference_mask=reference_mask)
+    row = {"segmentation": segmentation_node.GetName(), "segment": LESION_SEGMENT, **statistics}
+    return mrml.table_from_rows([row], name=f"{segmentation_node.GetName()} results",
+                                scene=segmentation_node.GetScene(), node=table_node)
 
 
 def segmentation_statistics(segmentation_node, input_node, *, reference_mask=None, segment=LESION_SEGMENT):
@@ -122,7 +213,9 @@ def segmentation_statistics(segmentation_node, input_node, *, reference_mask=Non
 
 
 def _seeds_on_grid(seeds_node, input_node, shape):
-    """The seed label map's values on the input grid (nearest neighbour; values outside the input are dropped)."""
+    """The seed labels on the input grid, from a segmentation or a label map (see :func:`segment_volume`)."""
+    if seeds_node.IsA("vtkMRMLSegmentationNode"):
+        return seed_labels_from_segmentation(seeds_node, input_node)
     if seeds_node.GetImageData() is None:
         raise InputError(f"Seed label map '{seeds_node.GetName()}' holds no image; select a label map.")
     seeds = np.zeros(shape, np.int32)

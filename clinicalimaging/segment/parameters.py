@@ -1,6 +1,7 @@
 """Parameters of the lesion segmentation from outline points."""
 
 import dataclasses
+from typing import ClassVar
 
 from ..parameters import Parameters, parameter
 
@@ -9,16 +10,20 @@ from ..parameters import Parameters, parameter
 class SegmentParameters(Parameters):
     """Everything that controls :func:`clinicalimaging.segment.segment_lesion`.
 
-    Pixel-valued parameters keep the paper's units (its 20-pixel ROI margin and
-    5-pixel disk); everything else is in mm.
+    Pixel-valued parameters keep the paper's units (its 20-pixel padding of the
+    region of interest and 5-pixel disk); everything else is in mm. The ROI's
+    padding was called its "margin" before; the old names are still read.
     """
 
-    margin_px: int = parameter(20, unit="px", minimum=0, maximum=200,
-                               help="In-plane margin added around the outline points' bounding rectangle "
-                                    "(the paper's 20 pixels).")
-    margin_z_mm: float = parameter(5.0, unit="mm", minimum=0.0, maximum=100.0,
-                                   help="Margin added along the slice axis beyond the outlined slices (at least "
-                                        "the outline's in-plane extent: a lesion is about as tall as wide).")
+    RENAMED: ClassVar[dict] = {"margin_px": "roi_padding_px", "margin_z_mm": "roi_padding_z_mm"}
+
+    roi_padding_px: int = parameter(20, unit="px", minimum=0, maximum=200,
+                                    help="In-plane padding of the region of interest around the outline points' "
+                                         "bounding rectangle (the paper's 20 pixels).")
+    roi_padding_z_mm: float = parameter(5.0, unit="mm", minimum=0.0, maximum=100.0,
+                                        help="Padding of the region of interest along the slice axis beyond the "
+                                             "outlined slices (at least the outline's in-plane extent: a lesion is "
+                                             "about as tall as wide).")
     disk_radius_px: int = parameter(5, unit="px", minimum=0, maximum=20,
                                     help="Radius of the disk for opening, closing and hole filling of the "
                                          "lesion mask (the paper's 5 pixels).")
