@@ -5,7 +5,6 @@ package ``clinicalimaging`` (``clinicalimaging.segment``), which also runs outsi
 """
 
 import logging
-import math
 import sys
 import time
 from typing import Optional, Union
@@ -358,27 +357,17 @@ class SelfPacedSegmentTest(ScriptedLoadableModuleTest):
     def _phantomCase(self, count=12):
         """An anisotropic MR phantom in the scene and a closed curve of ``count`` points around its lesion.
 
-        The points are clicked as a clinician would: on the lesion's largest slice, rays
-        from the lesion's centre at equal angles stop at the last lesion voxel.
+        The points are clicked as a clinician would, on the lesion's boundary on its largest slice.
         """
         from clinicalimaging.phantom import make_phantom
         from clinicalimaging.phantom_nodes import phantom_volume
+        from clinicalimaging.segment.evaluation import simulate_outline
 
         phantom = make_phantom("mr", shape=(24, 96, 96), spacing=(2.5, 0.8, 0.8))
         volumeNode, _labels = phantom_volume(phantom, scene=slicer.mrmlScene, name="phantom")
         lesion = phantom.labels == phantom.lesion_label
-        k = int(lesion.sum(axis=(1, 2)).argmax())
-        rows, columns = lesion[k].nonzero()
-        centreJ, centreI = rows.mean(), columns.mean()
-        points = []
-        for n in range(count):
-            angle = 2 * math.pi * n / count
-            radius = 0.0
-            while lesion[k, round(centreJ + (radius + 0.5) * math.sin(angle)),
-                         round(centreI + (radius + 0.5) * math.cos(angle))]:
-                radius += 0.5
-            points.append((k, centreJ + radius * math.sin(angle), centreI + radius * math.cos(angle)))
-        outline = mrml.markups_from_points(points, volumeNode, name="outline", scene=slicer.mrmlScene)
+        outline = mrml.markups_from_points(simulate_outline(lesion, count=count), volumeNode, name="outline",
+                                           scene=slicer.mrmlScene)
         return phantom, lesion, volumeNode, outline
 
     def _dice(self, segmentationNode, volumeNode, lesion):

@@ -51,29 +51,6 @@ def import_slicer(layer):
     return slicer
 
 
-def create_scene(slicer):
-    """A scene with the module logics the application creates (SLICER_CORE.md §1); returns (scene, logics)."""
-    scene = slicer.vtkMRMLScene()
-    application_logic = slicer.vtkSlicerApplicationLogic()
-    application_logic.SetMRMLScene(scene)
-    colors = slicer.vtkMRMLColorLogic()
-    colors.SetMRMLScene(scene)
-    application_logic.SetColorLogic(colors)
-    application_logic.SetModuleLogic("Colors", colors)
-    logics = {"colors": colors}
-    for key, module, logic_class in [("volumes", "Volumes", slicer.vtkSlicerVolumesLogic),
-                                     ("segmentations", "Segmentations", slicer.vtkSlicerSegmentationsModuleLogic),
-                                     ("markups", "Markups", slicer.vtkSlicerMarkupsLogic),
-                                     ("tables", "Tables", slicer.vtkSlicerTablesLogic)]:
-        logic = logic_class()
-        logic.SetMRMLApplicationLogic(application_logic)
-        logic.SetMRMLScene(scene)
-        application_logic.SetModuleLogic(module, logic)
-        logics[key] = logic
-    logics["application"] = application_logic
-    return scene, logics
-
-
 def start(layer, *, testing=False, temporary_path="/tmp"):
     """Set up the Slicer-like Python; returns ``(slicer, app, timings)``.
 
@@ -95,7 +72,9 @@ def start(layer, *, testing=False, temporary_path="/tmp"):
     started = time.perf_counter()
     for name in standins.SLICER_WIDGET_NAMES:
         setattr(slicer, name, getattr(standins, name))
-    scene, logics = create_scene(slicer)
+    from clinicalimaging.mrml.scene import create_standalone_scene
+
+    scene, logics = create_standalone_scene()
     app = standins.Application(scene, logics["application"], temporary_path=temporary_path)
     app.testing = testing
     slicer.app = app

@@ -375,47 +375,25 @@ def step_requirements(details, session, core):
     return requirements
 
 
-def _phantom_volume(phantom, scene, name):
-    """``phantom_volume`` from wherever the package keeps it (``phantom`` or ``phantom_nodes``)."""
-    try:
-        from clinicalimaging.phantom_nodes import phantom_volume
-    except ImportError:
-        from clinicalimaging.phantom import phantom_volume
-    return phantom_volume(phantom, scene=scene, name=name)
-
-
 def _fractional_case(slicer):
     from clinicalimaging.phantom import make_phantom
+    from clinicalimaging.phantom_nodes import phantom_volume
 
     phantom = make_phantom("ct", shape=(8, 64, 64), oblique=True)
-    volume, _labels = _phantom_volume(phantom, slicer.mrmlScene, "runtime phantom")
+    volume, _labels = phantom_volume(phantom, scene=slicer.mrmlScene, name="runtime phantom")
     return {"inputVolume": volume}
-
-
-def _outline_points(lesion, count=12):
-    """(k, j, i) points around the lesion on its largest slice, as a clinician would click them."""
-    k = int(lesion.sum(axis=(1, 2)).argmax())
-    rows, columns = lesion[k].nonzero()
-    centre_j, centre_i = rows.mean(), columns.mean()
-    points = []
-    for n in range(count):
-        angle = 2 * math.pi * n / count
-        radius = 0.0
-        while lesion[k, round(centre_j + (radius + 0.5) * math.sin(angle)),
-                     round(centre_i + (radius + 0.5) * math.cos(angle))]:
-            radius += 0.5
-        points.append((k, centre_j + radius * math.sin(angle), centre_i + radius * math.cos(angle)))
-    return points
 
 
 def _segment_case(slicer):
     from clinicalimaging import mrml
     from clinicalimaging.phantom import make_phantom
+    from clinicalimaging.phantom_nodes import phantom_volume
+    from clinicalimaging.segment.evaluation import simulate_outline
 
     phantom = make_phantom("mr", shape=(24, 96, 96), spacing=(2.5, 0.8, 0.8))
-    volume, _labels = _phantom_volume(phantom, slicer.mrmlScene, "runtime phantom")
+    volume, _labels = phantom_volume(phantom, scene=slicer.mrmlScene, name="runtime phantom")
     lesion = phantom.labels == phantom.lesion_label
-    outline = mrml.markups_from_points(_outline_points(lesion), volume, name="runtime outline",
+    outline = mrml.markups_from_points(simulate_outline(lesion, count=12), volume, name="runtime outline",
                                        scene=slicer.mrmlScene)
     return {"inputVolume": volume, "outline": outline, "_lesion": lesion}
 

@@ -25,7 +25,7 @@ def get_scene():
         return scene
     global _standalone
     if _standalone is None:
-        _standalone = _create_standalone_scene()
+        _standalone = create_standalone_scene()
     scene, logics = _standalone
     slicer.mrmlScene = scene
     slicer.modules = types.SimpleNamespace(
@@ -33,8 +33,12 @@ def get_scene():
     return scene
 
 
-def _create_standalone_scene():
-    """A scene plus the module logics the Slicer application would create (Slicer's module logics that slicer-core does not create).
+def create_standalone_scene():
+    """A new scene with the module logics the Slicer application attaches to its own scene.
+
+    Returns ``(scene, logics)``: ``logics`` maps ``"colors"``, ``"volumes"``,
+    ``"segmentations"``, ``"markups"``, ``"tables"`` and ``"application"`` to the
+    logic objects.
 
     The returned logics must stay referenced: deleting the color logic removes its
     color tables from the scene.
