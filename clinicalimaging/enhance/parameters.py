@@ -16,7 +16,7 @@ class EnhanceParameters(Parameters):
     ``order_at_high_dimension``. The defaults reverse the paper's direction:
     box counting rates pixel noise as rough (high dimension) and clean edges as
     smooth, so noisy tissue gets a negative order (fractional integration,
-    smoothing) and edges a positive one (see README, "Method and deviations").
+    smoothing) and edges a positive one (docs/enhancement.md#adaptive-mode).
     """
 
     mode: str = parameter("adaptive", choices=("adaptive", "paper"),
