@@ -72,7 +72,7 @@ def discover_modules():
     names = {path.parent.name for path in REPOSITORY.glob("*/*.py") if path.stem == path.parent.name}
     cmake = REPOSITORY / "CMakeLists.txt"
     if cmake.is_file():
-        for name in re.findall(r"^\s*add_subdirectory\(\s*([A-Za-z0-9_]+)\s*\)", cmake.read_text(), re.MULTILINE):
+        for name in re.findall(r"^\s*add_subdirectory\(\s*([A-Za-z0-9_]+)\s*\)", cmake.read_text(encoding="utf-8"), re.MULTILINE):
             if (REPOSITORY / name / f"{name}.py").is_file():
                 names.add(name)
     return sorted(names)
@@ -135,7 +135,7 @@ def _shared_results(kind, produce):
     path = runs / f"{_run_id()}-{kind}.json"
     with environments.locked(path):
         if path.is_file():
-            return json.loads(path.read_text())
+            return json.loads(path.read_text(encoding="utf-8"))
         results = produce()
         path.write_text(json.dumps(results, indent=1, default=str))
         return results
@@ -145,8 +145,8 @@ def _subprocess(command, *, cwd, timeout=STEP_TIMEOUT_S, env=None):
     started = time.perf_counter()
     env = dict(env or environments.pip_env())
     try:
-        result = subprocess.run([str(part) for part in command], cwd=cwd, capture_output=True, text=True,
-                                timeout=timeout, env=env)
+        result = subprocess.run([str(part) for part in command], cwd=cwd, capture_output=True, encoding="utf-8",
+                                errors="replace", timeout=timeout, env=env)
         code, out, err = result.returncode, result.stdout, result.stderr
     except subprocess.TimeoutExpired as expired:
         code, out, err = "timeout", str(expired.stdout or ""), str(expired.stderr or "")
@@ -161,7 +161,7 @@ def _run_module(python, layer, name, phase, workdir, *, extra=()):
     run = _subprocess([python, RUNTIME / "run_modules.py", "--layer", layer,
                        "--module-file", REPOSITORY / name / f"{name}.py", "--phase", phase, "--report", report,
                        "--temp", workdir, *extra], cwd=workdir, env=env)
-    data = json.loads(report.read_text()) if report.is_file() else {"steps": []}
+    data = json.loads(report.read_text(encoding="utf-8")) if report.is_file() else {"steps": []}
     data["run"] = run
     return data
 
@@ -262,7 +262,8 @@ def _summary(kind, results):
         for step in report.get("steps", []):
             lines.append(f"  {name} / {step['name']}: {'ok' if step['ok'] else 'FAILED'} in {step.get('seconds')} s")
     text = "\n".join(lines)
-    with open(environments.CACHE / "last-run.txt", "a" if kind == OLD_RELEASE else "w") as handle:
+    mode = "a" if kind == OLD_RELEASE else "w"
+    with open(environments.CACHE / "last-run.txt", mode, encoding="utf-8") as handle:
         handle.write(text + "\n")
     return text
 

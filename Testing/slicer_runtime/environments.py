@@ -53,7 +53,7 @@ def pinned(release):
     """``{canonical name: version}`` of the pinned stock list plus the MRML pins of a release."""
     stock_file, mrml = RELEASES[release]
     pins = {}
-    for line in (HERE / stock_file).read_text().splitlines():
+    for line in (HERE / stock_file).read_text(encoding="utf-8").splitlines():
         line = line.split("#")[0].strip()
         if line:
             name, version = line.split("==")
@@ -72,7 +72,7 @@ def find_python():
         return None
     try:
         out = subprocess.run([candidate, "-c", "import sys; print(sys.version_info[:2] == (3, 12), sys.executable)"],
-                             env=env, capture_output=True, text=True, timeout=60)
+                             env=env, capture_output=True, encoding="utf-8", errors="replace", timeout=60)
     except (OSError, subprocess.TimeoutExpired):
         return None
     ok, _, executable = out.stdout.strip().partition(" ")
@@ -82,7 +82,7 @@ def find_python():
 def cache_key(release, python):
     stock_file, mrml = RELEASES[release]
     digest = hashlib.sha256()
-    for part in ((HERE / stock_file).read_text(), "\n".join(mrml), python, BUILD_STEPS_VERSION,
+    for part in ((HERE / stock_file).read_text(encoding="utf-8"), "\n".join(mrml), python, BUILD_STEPS_VERSION,
                  sys.platform):
         digest.update(part.encode())
         digest.update(b"\0")
@@ -103,9 +103,9 @@ def locked(path):
 
 def run(command, *, log, env=None, timeout=1200, cwd=None):
     started = time.perf_counter()
-    result = subprocess.run([str(part) for part in command], capture_output=True, text=True, env=env, timeout=timeout,
-                            cwd=cwd)
-    with open(log, "a") as handle:
+    result = subprocess.run([str(part) for part in command], capture_output=True, encoding="utf-8",
+                            errors="replace", env=env, timeout=timeout, cwd=cwd)
+    with open(log, "a", encoding="utf-8") as handle:
         handle.write(f"$ {' '.join(map(str, command))}\n{result.stdout}{result.stderr}"
                      f"[exit {result.returncode}, {time.perf_counter() - started:.1f} s]\n")
     if result.returncode != 0:
@@ -124,7 +124,7 @@ def pip_env():
 
 def installed(python):
     """``{canonical name: version}`` of an environment's distributions."""
-    out = subprocess.run([str(python), "-m", "pip", "list", "--format", "json"], capture_output=True, text=True,
+    out = subprocess.run([str(python), "-m", "pip", "list", "--format", "json"], capture_output=True, encoding="utf-8", errors="replace",
                          env=pip_env(), timeout=300)
     if out.returncode != 0:
         raise RuntimeError(f"pip list failed: {out.stderr}")
@@ -142,7 +142,7 @@ def ensure(release, python):
     marker = folder / "build.json"
     with locked(folder):
         if marker.is_file():
-            info = json.loads(marker.read_text())
+            info = json.loads(marker.read_text(encoding="utf-8"))
             info["reused"] = True
             return folder, info
         if folder.exists():
