@@ -193,12 +193,18 @@ def _prepare(release, python, workdir, timings):
                           "site_packages": str(clone_python.parent.parent / "lib")}
 
 
+def _new_workdir(release):
+    """An empty folder for one run of the tier for ``release``."""
+    workdir = environments.CACHE / "runs" / f"{_run_id()}-{release}"
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    return workdir
+
+
 def _produce_512():
     python = _python312()
     timings = {}
-    workdir = environments.CACHE / "runs" / f"{_run_id()}-{RELEASE}"
-    shutil.rmtree(workdir, ignore_errors=True)
-    workdir.mkdir(parents=True)
+    workdir = _new_workdir(RELEASE)
     layer = SLICER_PYTHON / f"v{RELEASE}"
     try:
         clone_python, results = _prepare(RELEASE, python, workdir, timings)
@@ -225,9 +231,7 @@ def _produce_512():
 def _produce_510():
     python = _python312()
     timings = {}
-    workdir = environments.CACHE / "runs" / f"{_run_id()}-{OLD_RELEASE}"
-    shutil.rmtree(workdir, ignore_errors=True)
-    workdir.mkdir(parents=True)
+    workdir = _new_workdir(OLD_RELEASE)
     layer = SLICER_PYTHON / f"v{OLD_RELEASE}"
     try:
         if not (layer / "slicer").is_dir():
