@@ -201,6 +201,15 @@ def _new_workdir(release):
     return workdir
 
 
+def _bind_modules(python, layer, release, workdir, timings):
+    """The bind phase of every module in one environment: ``{module: report}``, timings recorded."""
+    reports = {}
+    for name in MODULES:
+        reports[name] = _run_module(python, layer, name, "bind", workdir)
+        timings[f"{name}: bind ({release})"] = reports[name]["run"]["seconds"]
+    return reports
+
+
 def _produce_512():
     python = _python312()
     timings = {}
@@ -210,10 +219,8 @@ def _produce_512():
         clone_python, results = _prepare(RELEASE, python, workdir, timings)
         results["cli_before"] = _cli_enhance(clone_python, workdir, "before")
         timings["CLI enhance, stock packages only"] = results["cli_before"].get("seconds")
-        results["bind"], results["process"] = {}, {}
-        for name in MODULES:
-            results["bind"][name] = _run_module(clone_python, layer, name, "bind", workdir)
-            timings[f"{name}: bind ({RELEASE})"] = results["bind"][name]["run"]["seconds"]
+        results["bind"] = _bind_modules(clone_python, layer, RELEASE, workdir, timings)
+        results["process"] = {}
         for name in MODULES:
             results["process"][name] = _run_module(clone_python, layer, name, "process", workdir,
                                                    extra=["--self-test", "--core", ",".join(sorted(core_packages()))])
@@ -237,10 +244,7 @@ def _produce_510():
         if not (layer / "slicer").is_dir():
             return {"missing_layer": str(layer), "timings": timings}
         clone_python, results = _prepare(OLD_RELEASE, python, workdir, timings)
-        results["bind"] = {}
-        for name in MODULES:
-            results["bind"][name] = _run_module(clone_python, layer, name, "bind", workdir)
-            timings[f"{name}: bind ({OLD_RELEASE})"] = results["bind"][name]["run"]["seconds"]
+        results["bind"] = _bind_modules(clone_python, layer, OLD_RELEASE, workdir, timings)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     results["timings"] = timings
