@@ -14,3 +14,27 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real sample data not found at {SHARED_DATA} (present in CI, absent in a fresh clone)")
     return SHARED_DATA
+
+
+#: A tiny detector's training: CT and MR phantoms, 4 mm pixels, axial slices; about a minute on 2 cores.
+TINY_TRAINING = {"views": "axial", "epochs": 40, "slices_per_epoch": 128, "batch_size": 8, "learning_rate": 3e-3,
+                 "width": 0.125, "pixel_mm": 4.0, "crop_px": 64, "clusters": 4, "dihedral_probability": 0.0,
+                 "seed": 0}
+#: The phantoms it learns from (the test phantoms use other seeds).
+TINY_PHANTOMS = {"count": 3, "seed": 100, "shape": (32, 80, 80), "spacing": (4.0, 3.0, 3.0)}
+
+
+@pytest.fixture(scope="session")
+def tiny_detector(tmp_path_factory):
+    """A real detector trained briefly on phantoms, and its model file: ``(TrainingResult, Path)``."""
+    from clinicalimaging.detect.cases import phantom_volumes
+    from clinicalimaging.detect.model_files import save_detector
+    from clinicalimaging.detect.organs import PHANTOM_NAMES
+    from clinicalimaging.detect.parameters import TrainParameters
+    from clinicalimaging.detect.training import train_detector
+
+    volumes = phantom_volumes(**TINY_PHANTOMS)
+    result = train_detector(volumes, list(PHANTOM_NAMES), TrainParameters(**TINY_TRAINING), command="pytest")
+    path = tmp_path_factory.mktemp("detector") / "tiny.keras"
+    save_detector(result.detector.model, result.metadata, path)
+    return result, path

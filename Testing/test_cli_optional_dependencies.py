@@ -1,4 +1,4 @@
-"""The command line on a Python without scikit-learn, matplotlib or tqdm (e.g. a stock Slicer's)."""
+"""The command line on a Python without scikit-learn, matplotlib, tqdm, Keras or TensorFlow (e.g. a stock Slicer's)."""
 
 import subprocess
 import sys
@@ -9,8 +9,8 @@ import SimpleITK as sitk
 
 from test_cli import phantom_file
 
-BLOCKED = ("sklearn", "matplotlib", "tqdm")
-# Runs ``python -m clinicalimaging ARGS`` with the three packages made unimportable.
+BLOCKED = ("sklearn", "matplotlib", "tqdm", "keras", "tensorflow", "torch", "jax")
+# Runs ``python -m clinicalimaging ARGS`` with these packages made unimportable.
 WITHOUT_OPTIONAL_PACKAGES = textwrap.dedent(f"""
     import importlib.abc, runpy, sys
 
@@ -30,7 +30,7 @@ def _run_without_optional_packages(*arguments):
                           capture_output=True, encoding="utf-8", timeout=600)
 
 
-def test_cli_enhance_needs_neither_scikit_learn_nor_matplotlib_nor_tqdm(tmp_path):
+def test_cli_enhance_needs_none_of_the_optional_packages(tmp_path):
     source = phantom_file(tmp_path / "in.nrrd")
 
     quiet = _run_without_optional_packages("enhance", source, tmp_path / "quiet.nrrd", "--quiet")
@@ -54,3 +54,12 @@ def test_cli_progress_bar_without_tqdm_is_no_bar():
     """)], capture_output=True, encoding="utf-8", timeout=60)
 
     assert result.returncode == 0 and result.stdout == "None\n", result.stderr
+
+
+def test_cli_detect_without_keras_says_how_to_install_it(tmp_path):
+    source = phantom_file(tmp_path / "in.nrrd")
+    result = _run_without_optional_packages("detect", source, tmp_path / "organs.mrk.json")
+
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1 and "pip install clinicalimaging[detect]" in result.stderr
+    assert not (tmp_path / "organs.mrk.json").exists()

@@ -50,9 +50,9 @@ def test_cli_refuses_an_option_that_does_not_apply(tmp_path, capsys, case):
                                        ["--mode", "paper", "--fractal-dimension-high", "2.2", "--strength", "0.5"]])
 def test_cli_options_that_apply_are_accepted(arguments):
     parsed = build_parser().parse_args(["enhance", "a.nrrd", "b.nrrd", *arguments])
-    from clinicalimaging.cli import _stage_parameters
+    from clinicalimaging.cli import stage_parameters_from_arguments
 
-    assert isinstance(_stage_parameters(EnhanceParameters, parsed), EnhanceParameters)
+    assert isinstance(stage_parameters_from_arguments(EnhanceParameters, parsed), EnhanceParameters)
 
 
 def test_cli_parameter_file_values_count_as_given_unless_they_are_the_defaults(tmp_path, capsys):

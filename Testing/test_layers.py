@@ -1,8 +1,10 @@
 """The package's layers: array-level modules reach neither Slicer, VTK nor MRML, and load heavy libraries lazily.
 
-Array level (core): ``clinicalimaging/enhance/*`` and ``clinicalimaging/segment/*`` but
-their ``nodes.py`` and the Grow-from-seeds peer (Slicer's own filter, which exists only in
-VTK, and the evaluation that runs it), and ``preprocess.py``, ``metrics.py``, ``phantom.py``. Checked twice:
+Array level (core): ``clinicalimaging/enhance/*``, ``clinicalimaging/segment/*`` and
+``clinicalimaging/detect/*`` but their node-level files (``nodes.py``; detection's ROI and
+table nodes, its evaluation on label-map nodes and its command line) and the
+Grow-from-seeds peer (Slicer's own filter, which exists only in VTK, and the evaluation
+that runs it), and ``preprocess.py``, ``metrics.py``, ``phantom.py``. Checked twice:
 statically (no import statement of a forbidden module anywhere in the file, functions
 included) and at import time (a fresh interpreter that imports the module has none of
 them in ``sys.modules``).
@@ -18,18 +20,24 @@ import pytest
 PACKAGE_ROOT = Path(__file__).resolve().parents[1] / "clinicalimaging"
 #: The Grow-from-seeds peer: array in, array out, through Slicer's vtkImageGrowCutSegment.
 SLICER_PEER = ("segment/grow_from_seeds.py", "segment/evaluation.py")
-ARRAY_LEVEL = sorted(path for folder in ("enhance", "segment") for path in (PACKAGE_ROOT / folder).glob("*.py")
-                     if path.name != "nodes.py" and f"{folder}/{path.name}" not in SLICER_PEER) + [PACKAGE_ROOT / name for name in ("preprocess.py", "metrics.py",
-                                                                                     "phantom.py")]
+#: Detection's node-level files besides its nodes.py.
+DETECT_NODE_LEVEL = ("detect/nodes_output.py", "detect/evaluation.py", "detect/commands.py")
+ARRAY_LEVEL = sorted(path for folder in ("enhance", "segment", "detect") for path in (PACKAGE_ROOT / folder).glob("*.py")
+                     if path.name != "nodes.py" and f"{folder}/{path.name}" not in SLICER_PEER + DETECT_NODE_LEVEL) \
+    + [PACKAGE_ROOT / name for name in ("preprocess.py", "metrics.py", "phantom.py")]
 #: Node-level modules of the package (MRML nodes in and out).
 NODE_LEVEL = ("clinicalimaging.mrml", "clinicalimaging.enhance.nodes", "clinicalimaging.segment.nodes",
               "clinicalimaging.phantom_nodes", "clinicalimaging.segment.grow_from_seeds",
-              "clinicalimaging.segment.evaluation")
+              "clinicalimaging.segment.evaluation", "clinicalimaging.detect.nodes",
+              "clinicalimaging.detect.nodes_output", "clinicalimaging.detect.evaluation",
+              "clinicalimaging.detect.commands")
 FORBIDDEN = ("slicer", "slicer_core", "vtk") + NODE_LEVEL
 #: Libraries slow to import: array-level modules import them inside functions, but for these modules,
-#: which are themselves imported only when needed (by ``segment/core.py``).
-HEAVY = ("sklearn", "matplotlib", "tqdm")
-HEAVY_ALLOWED = {"segment/classifier.py", "segment/self_paced.py", "segment/importance.py"}
+#: which are themselves imported only when needed (by ``segment/core.py``; by detection's training and
+#: loading functions).
+HEAVY = ("sklearn", "matplotlib", "tqdm", "keras", "tensorflow", "torch", "jax")
+HEAVY_ALLOWED = {"segment/classifier.py", "segment/self_paced.py", "segment/importance.py", "detect/model.py",
+                 "detect/losses.py"}
 
 
 def _name(path: Path) -> str:
@@ -75,7 +83,8 @@ def _is_within(module: str, packages) -> bool:
 
 def test_the_array_level_is_found():
     names = {_name(path) for path in ARRAY_LEVEL}
-    assert {"enhance/core.py", "enhance/compare.py", "segment/core.py", "metrics.py", "phantom.py"} <= names
+    assert {"enhance/core.py", "enhance/compare.py", "segment/core.py", "metrics.py", "phantom.py",
+            "detect/boxes.py", "detect/inference.py", "detect/training.py"} <= names
     assert not names & {"enhance/nodes.py", "segment/nodes.py", *SLICER_PEER}
 
 
@@ -104,3 +113,11 @@ def test_array_level_module_imports_heavy_libraries_only_lazily(path):
 def test_imported_modules_resolves_relative_imports():
     names = {module for module, _, _ in imported_modules(PACKAGE_ROOT / "enhance" / "nodes.py")}
     assert {"clinicalimaging.mrml", "clinicalimaging.enhance.core"} <= names
+
+
+def test_keras_loads_only_when_a_detector_is_built_or_loaded():
+    probe = ("import sys, clinicalimaging.cli, clinicalimaging.detect.inference, clinicalimaging.detect.training, "
+             "clinicalimaging.detect.model_files, clinicalimaging.detect.nodes; "
+             "print(sorted(name for name in ('keras', 'tensorflow', 'torch', 'jax') if name in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.strip()
+    assert loaded == "[]", f"importing the detection modules loads {loaded}"

@@ -232,3 +232,59 @@ def test_module_is_built_with_its_resources_and_self_test(cmake_listing, name):
     assert ("RESOURCES", f"Resources/UI/{name}.ui") in module_entries
     assert ("RESOURCES", f"Resources/Icons/{name}.png") in module_entries
     assert ("UNITTEST", f"{name}.py") in module_entries
+
+
+def _import_time_modules(name):
+    """Dotted names of the modules a module file imports at import time (``import x.y`` and ``from x.y import z``)."""
+    found = []
+
+    def visit(node, at_import_time):
+        if at_import_time and isinstance(node, ast.Import):
+            found.extend(alias.name for alias in node.names)
+        elif at_import_time and isinstance(node, ast.ImportFrom) and node.level == 0:
+            found.append(node.module)
+        in_function = isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
+        for child in ast.iter_child_nodes(node):
+            visit(child, at_import_time and not in_function)
+
+    visit(module_tree(name), True)
+    return found
+
+
+def test_organ_detect_runs_the_network_out_of_process():
+    """OrganDetect.py loads nothing of the detector: it imports the child-process runner, and the
+    (Keras-free) node builders only inside its logic."""
+    at_import = _import_time_modules("OrganDetect")
+    assert f"{PACKAGE}.slicer_process" in at_import
+    detect = [module for module in at_import if module.startswith(f"{PACKAGE}.detect")]
+    assert not detect, f"OrganDetect.py imports {detect} when Slicer loads it"
+    every = {package for package, _ in imports_of(module_tree("OrganDetect"))}
+    assert not every & {"keras", "tensorflow"}
+
+
+def test_organ_detect_ships_its_model_when_present(cmake_listing):
+    model = REPOSITORY / "OrganDetect" / "Resources" / "Models" / "organ-detector.keras"
+    installed = {item for kind, source, item in cmake_listing
+                 if kind == "RESOURCES" and source.is_relative_to(REPOSITORY / "OrganDetect")}
+    assert ("Resources/Models/organ-detector.keras" in installed) == model.is_file()
+
+
+def test_organ_detect_defaults_are_the_command_lines():
+    """The panel's defaults (constants of OrganDetect.py) are those of the detect and train-detector options."""
+    from clinicalimaging.detect.parameters import DetectParameters, TrainParameters
+
+    constants = {statement.targets[0].id: ast.literal_eval(statement.value) for statement in module_tree("OrganDetect").body
+                 if isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name)
+                 and statement.targets[0].id.startswith("DEFAULT_")}
+    assert constants["DEFAULT_SCORE_THRESHOLD"] == DetectParameters().score_threshold
+    assert constants["DEFAULT_EPOCHS"] == TrainParameters().epochs
+
+
+def test_organ_detect_views_are_the_command_lines():
+    from clinicalimaging.detect.parameters import DetectParameters
+    from clinicalimaging.parameters import describe
+
+    views = next(ast.literal_eval(statement.value) for statement in module_tree("OrganDetect").body
+                 if isinstance(statement, ast.Assign) and ast.unparse(statement.targets[0]) == "VIEWS")
+    choices = next(field["choices"] for field in describe(DetectParameters) if field["name"] == "views")
+    assert sorted(views.values()) == sorted(choices)

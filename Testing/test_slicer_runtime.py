@@ -16,6 +16,15 @@ stand-ins built from each module's ``.ui``, then for every module:
   ``slicer.packaging.pip_ensure`` (the 5.12 route; its confirmation box answered OK),
   runs the logic on a phantom, presses Apply in the panel, and runs the module's self-test.
 
+OrganDetect's requirements (Keras, TensorFlow: gigabytes with the NVIDIA libraries on Linux,
+minutes to download on every run) are not installed (``environments.NOT_INSTALLED``): its
+process phase checks the requirements file instead (valid markers, one TensorFlow per
+platform, no core package, not yet satisfied), presses Apply with the installation
+declined (one question naming both, nothing changed), and runs its self-test without
+them, which checks input errors, a cancel that stops the child process, and the message
+of a run whose child lacks Keras. Its logic and Apply steps on a phantom are left out,
+as they need the network.
+
 The command line (``python -m clinicalimaging enhance``) runs there before the
 requirements are installed (only stock packages) and after. The import/bind part runs
 again with the 5.10.0 layer in a Slicer 5.10 environment (numpy 2.0.2, scipy 1.13.1).
@@ -336,7 +345,22 @@ def check_stock(results, release):
 
 
 def test_modules_discovered():
-    assert "FractionalEnhance" in MODULES and "SelfPacedSegment" in MODULES, MODULES
+    assert {"FractionalEnhance", "SelfPacedSegment", "OrganDetect"} <= set(MODULES), MODULES
+
+
+def requirements_on(path, platform):
+    """Canonical names of the requirements of a file whose markers hold on ``platform`` (a ``sys.platform``)."""
+    from packaging.requirements import Requirement
+
+    names = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.split(" #")[0].strip()
+        if not line or line.startswith(("#", "-")):
+            continue
+        requirement = Requirement(line)
+        if requirement.marker is None or requirement.marker.evaluate({"sys_platform": platform}):
+            names.append(environments.canonical(requirement.name))
+    return names
 
 
 @pytest.mark.parametrize("name", MODULES)
@@ -349,7 +373,27 @@ def test_requirements_hold_no_core_package(name):
     core = sorted(set(named) & core_packages())
     assert not core, (f"{path.relative_to(REPOSITORY)} names {core}: a stock Slicer ships them and reinstalling "
                       "them breaks Slicer; list only the packages Slicer lacks")
-    assert len(set(named)) == len(named), f"{path.relative_to(REPOSITORY)} names a package twice: {named}"
+    for platform in ("linux", "darwin", "win32"):  # one line per platform and package (markers may split one)
+        applicable = requirements_on(path, platform)
+        assert len(set(applicable)) == len(applicable), (
+            f"{path.relative_to(REPOSITORY)} names a package twice on {platform}: {applicable}")
+
+
+def test_organ_detect_requirements_per_platform():
+    """Keras everywhere; TensorFlow >= 2.18 (NumPy 2) everywhere, with the NVIDIA libraries on Linux only."""
+    from packaging.requirements import Requirement
+
+    path = REPOSITORY / "OrganDetect" / "Resources" / "requirements.txt"
+    requirements = [Requirement(line) for line in (line.split("#")[0].strip()
+                                                   for line in path.read_text(encoding="utf-8").splitlines()) if line]
+    for platform in ("linux", "darwin", "win32"):
+        applicable = {requirement.name: requirement for requirement in requirements
+                      if requirement.marker is None or requirement.marker.evaluate({"sys_platform": platform})}
+        assert set(applicable) == {"keras", "tensorflow"}, (platform, applicable)
+        assert applicable["keras"].specifier.contains("3.6") and not applicable["keras"].specifier.contains("3.5")
+        tensorflow = applicable["tensorflow"]
+        assert tensorflow.specifier.contains("2.18") and not tensorflow.specifier.contains("2.17"), tensorflow
+        assert tensorflow.extras == ({"and-cuda"} if platform == "linux" else set()), (platform, tensorflow)
 
 
 def test_stock_environment(runtime):
@@ -393,11 +437,15 @@ def test_module_imports_and_binds_in_slicer_5_10(runtime_510, name):
 def test_requirements_installed_and_logic_runs(runtime, name):
     """pip_ensure installs the requirements for real; the logic, the Apply button and the self-test then work."""
     report = runtime["process"][name]
-    expected = ["import module file", "widget setup and enter", "requirements via slicer.packaging.pip_ensure"]
+    requirements_step = ("requirements checked, not installed" if name in environments.NOT_INSTALLED
+                         else "requirements via slicer.packaging.pip_ensure")
+    expected = ["import module file", "widget setup and enter", requirements_step]
+    if name in environments.NOT_INSTALLED:
+        expected.append("Apply with the installation declined")
     expected += [step["name"] for step in report.get("steps", []) if step["name"] not in expected]
     if "module self-test" not in expected:
         expected.append("module self-test")
-    requirements = _step(report, "requirements via slicer.packaging.pip_ensure")
+    requirements = _step(report, requirements_step)
     if requirements is not None:
         print(f"{name} requirements: {requirements['details'].get('requirements')}, installed "
               f"{requirements['details'].get('installed')} in {requirements['details'].get('pip_ensure_s')} s")

@@ -45,6 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__, launch
+from .detect.commands import add_commands as add_detection_commands
 from .enhance.parameters import EnhanceParameters
 from .errors import Cancelled, InputError
 from .parameters import ParameterError, describe, summary
@@ -123,7 +124,7 @@ def _destination(cls, name):
     return f"{cls.__name__}.{name}"
 
 
-def _stage_parameters(cls, arguments):
+def stage_parameters_from_arguments(cls, arguments):
     """The stage parameters: the ``--parameters`` JSON file, then the options given on the command line.
 
     Options given on the command line, and values of the file that differ from the
@@ -157,6 +158,15 @@ def _stage_parameters(cls, arguments):
     return parameters
 
 
+#: The line prefix of ``--progress-lines``: ``PROGRESS <fraction 0..1> <message>``.
+PROGRESS_PREFIX = "PROGRESS"
+
+
+def _progress_lines(fraction, message):
+    """Progress as one flushed stdout line, for a program that runs the command as a child process."""
+    print(f"{PROGRESS_PREFIX} {fraction:.4f} {' '.join(str(message).split())}", flush=True)
+
+
 @contextlib.contextmanager
 def _progress_bar(enabled):
     """A progress callback that draws a tqdm bar on stderr; None when disabled or tqdm is not installed.
@@ -188,7 +198,7 @@ def _run_enhance(arguments, progress):
     from . import mrml
     from .enhance.nodes import enhance_volume
 
-    parameters = _stage_parameters(EnhanceParameters, arguments)
+    parameters = stage_parameters_from_arguments(EnhanceParameters, arguments)
     outputs = {"enhanced volume": arguments.output, "fractional-order map": arguments.order_map,
                "fractal-dimension map": arguments.fractal_map}
     outputs = {what: Path(path) for what, path in outputs.items() if path is not None}
@@ -214,7 +224,7 @@ def _run_segment(arguments, progress):
     from . import mrml
     from .segment.nodes import LESION_SEGMENT, segment_volume, segmentation_results_table
 
-    parameters = _stage_parameters(SegmentParameters, arguments)
+    parameters = stage_parameters_from_arguments(SegmentParameters, arguments)
     if arguments.outline is None:
         raise InputError("No outline: give --outline OUTLINE.mrk.json, the lesion's outline saved from Slicer's "
                          "Markups module (see 'clinicalimaging segment --help').")
@@ -295,7 +305,7 @@ def _run_evaluate_enhancement(arguments, progress):
     from . import mrml
     from .enhance.compare import compare_enhancements, format_table
 
-    parameters = _stage_parameters(EnhanceParameters, arguments)
+    parameters = stage_parameters_from_arguments(EnhanceParameters, arguments)
     if arguments.table is not None:
         mrml.check_outputs([arguments.image, arguments.label], [(arguments.table, "table")])
     report(progress, 0.0, "Reading the image and the label map")
@@ -315,7 +325,7 @@ def _run_evaluate_segmentation(arguments, progress):
     from .segment.evaluation import compare_segmentations, format_segmentation_table, simulate_outline
     from .segment.postprocess import largest_component
 
-    parameters = _stage_parameters(SegmentParameters, arguments)
+    parameters = stage_parameters_from_arguments(SegmentParameters, arguments)
     outputs = [(path, kind) for path, kind in ((arguments.outline_out, "markups"), (arguments.table, "table"))
                if path is not None]
     mrml.check_outputs([arguments.image, arguments.label], outputs)
@@ -362,9 +372,9 @@ def _run_demo(arguments, progress):
                       demo.comparison])
 
 
-def _stage_parser(cls, title):
+def stage_parser(cls, title):
     """A parent parser with ``--parameters`` and one option per field of the stage's parameter dataclass."""
-    stage = _Parser(add_help=False)
+    stage = Parser(add_help=False)
     stage.add_argument("--parameters", metavar="JSON_FILE",
                        help="JSON object of parameter values (names as below, with underscores); "
                             "options given on the command line take precedence (default: none).")
@@ -372,7 +382,7 @@ def _stage_parser(cls, title):
     return stage
 
 
-class _Parser(argparse.ArgumentParser):
+class Parser(argparse.ArgumentParser):
     """An argument parser whose usage errors are one line on stderr, like every other error."""
 
     def error(self, message):
@@ -413,7 +423,7 @@ temporary file; after, it keeps the complete outputs and says so."""
 
 def build_parser():
     """The argument parser of every command (exposed for documentation and tests)."""
-    parser = _Parser(
+    parser = Parser(
         prog=PROGRAM, description="Clinical image analysis: fractional-order enhancement of CT/MR volumes and "
                                   "self-paced lesion segmentation from outline points.",
         epilog=f"Run '{PROGRAM} COMMAND --help' for the options of a command. Exit status: 0 success, "
@@ -421,11 +431,14 @@ def build_parser():
                "interrupt before the outputs are complete leaves no output and no temporary file; after, it keeps "
                "the complete outputs and says so.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    common = _Parser(add_help=False)
+    common = Parser(add_help=False)
     common.add_argument("--quiet", action="store_true", help="No progress bar and no summary on stdout.")
     common.add_argument("--debug", action="store_true", help="Show the full traceback of an unexpected error.")
-    stage = _stage_parser(EnhanceParameters, "enhancement options")
-    evaluation = _Parser(add_help=False)  # the reference of both evaluate commands
+    common.add_argument("--progress-lines", action="store_true",
+                        help=f"Report progress as lines '{PROGRESS_PREFIX} <fraction 0..1> <message>' on stdout "
+                             "instead of a bar (for a program that runs this command, e.g. a Slicer module).")
+    stage = stage_parser(EnhanceParameters, "enhancement options")
+    evaluation = Parser(add_help=False)  # the reference of both evaluate commands
     evaluation.add_argument("image", metavar="IMAGE", help="Input volume (as for 'enhance').")
     evaluation.add_argument("label", metavar="LABEL", help="Label map volume marking the lesion (any grid; it is "
                                                            "resampled onto the image by nearest neighbour).")
@@ -458,7 +471,7 @@ def build_parser():
     evaluate.set_defaults(run=_run_evaluate_enhancement)
 
     segment = commands.add_parser(
-        "segment", parents=[common, _stage_parser(SegmentParameters, "segmentation options")],
+        "segment", parents=[common, stage_parser(SegmentParameters, "segmentation options")],
         formatter_class=argparse.RawDescriptionHelpFormatter,
         help="Segment a lesion from its outline with the self-paced SVM.",
         description="Segment the lesion outlined by a few points (a Slicer closed curve or point list, at least 3 "
@@ -494,7 +507,7 @@ def build_parser():
 
     evaluate_segmentation = commands.add_parser(
         "evaluate-segmentation",
-        parents=[common, evaluation, _stage_parser(SegmentParameters, "segmentation options")],
+        parents=[common, evaluation, stage_parser(SegmentParameters, "segmentation options")],
         help="Compare the segmentation with its stages and Grow from seeds on a lesion: Dice, HD95, time.",
         description=f"Simulate a clinician's outline ({_OUTLINE_POINTS} points on the lesion's boundary on its "
                     "largest axial slice, written as a Slicer markups file), segment the lesion from it with "
@@ -512,6 +525,8 @@ def build_parser():
                                             "(1 = the largest), e.g. one structure of a label that has several "
                                             "(default: 0, the whole label).")
     evaluate_segmentation.set_defaults(run=_run_evaluate_segmentation)
+
+    add_detection_commands(commands, common, stage_parser)
 
     demo = commands.add_parser(
         "demo", parents=[common],
@@ -553,11 +568,11 @@ def main(argv=None):
         arguments = parser.parse_args(argv)
     except SystemExit as stop:  # --help, --version, or a usage error argparse already reported
         return stop.code if isinstance(stop.code, int) else EXIT_INPUT_ERROR
-    show_bar = not arguments.quiet and sys.stderr.isatty()
+    show_bar = not arguments.quiet and not arguments.progress_lines and sys.stderr.isatty()
     written_before = launch.written_count()
     try:
         with _progress_bar(show_bar) as progress:  # closed (and cleared) before the result is printed
-            result = arguments.run(arguments, progress)
+            result = arguments.run(arguments, _progress_lines if arguments.progress_lines else progress)
     except (Cancelled, KeyboardInterrupt):
         print(launch.interrupted_message(complete=launch.written_count() > written_before), file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -54,7 +54,8 @@ def missing_requirements(requirements_path):
     -------
     list of str
         The requirement lines (as written) that are not installed or whose
-        installed version does not match.
+        installed version does not match; lines whose environment marker does not
+        hold here (another platform) are left out.
     """
     from importlib.metadata import PackageNotFoundError, version
 
@@ -66,6 +67,8 @@ def missing_requirements(requirements_path):
         if not text:
             continue
         requirement = Requirement(text)
+        if requirement.marker is not None and not requirement.marker.evaluate():
+            continue  # for another platform or Python
         try:
             installed = version(requirement.name)
         except PackageNotFoundError:

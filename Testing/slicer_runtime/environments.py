@@ -42,6 +42,13 @@ RELEASES = {
 NOT_SHIPPED = {"scikit-learn", "sklearn", "matplotlib", "tqdm", "dask", "distributed", "tensorflow", "keras", "torch",
                "pandas", "scikit-image"}
 
+#: Modules whose requirements the tier does not install, and why: their process phase checks the
+#: requirements file, presses Apply with the installation declined and runs the self-test without
+#: them (``run_modules.py``). Keras and TensorFlow are gigabytes (the NVIDIA libraries on Linux) and
+#: minutes of download on every run; the module imports neither itself, its child process does.
+NOT_INSTALLED = {"OrganDetect": "Keras and TensorFlow (with the NVIDIA libraries on Linux) take gigabytes and "
+                                "minutes to install; the module imports neither itself (its child process does)"}
+
 
 def canonical(name):
     import re

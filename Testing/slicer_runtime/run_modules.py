@@ -18,6 +18,10 @@ Phases:
     ``bind``'s start, then install ``Resources/requirements.txt`` for real with
     ``slicer.packaging.pip_ensure`` (its confirmation box answered OK by the stand-in),
     run the logic on a phantom, press Apply in the panel, and run the module's self-test.
+    A module of :data:`NOT_INSTALLED` (OrganDetect: TensorFlow is gigabytes, minutes to
+    install) has its requirements checked instead (markers, no core package, not yet
+    satisfied), Apply pressed with the installation declined (nothing may change), and
+    its self-test run without them.
 
 The report is JSON: ``{"module", "layer", "startup": {step: s}, "import_s", "steps": [{"name",
 "ok", "error", "details"}]}``. The process exits 0 whatever the steps gave; the test reads
@@ -35,10 +39,14 @@ import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 import bootstrap
+import environments
 
 #: Packages a stock Slicer does not ship (a module that imports one at load time is missing from Slicer).
 NOT_SHIPPED = ["sklearn", "matplotlib", "tqdm", "dask", "distributed", "tensorflow", "keras", "torch", "pandas",
                "skimage"]
+#: Modules whose requirements are too large to install in every run: {module: why}. Their process
+#: phase checks the requirements without installing them (step_requirements_not_installed).
+NOT_INSTALLED = environments.NOT_INSTALLED
 
 
 class Report:
@@ -196,6 +204,12 @@ def _new_value(connector, current):
             return None, None
         index = (widget.currentIndex + 1) % widget.count
         return widget.itemText(index), lambda: setattr(widget, "currentIndex", index)
+    if type(widget) is qt.QLineEdit:
+        value = f"{current}x" if current else "liver, spleen"
+        return value, lambda: setattr(widget, "text", value)
+    if kind == "ctkPathLineEdit":
+        value = type(current)(str(current) + "-other" if str(current) not in ("", ".") else "runtime-test.keras")
+        return value, lambda: setattr(widget, "currentPath", str(value))
     if isinstance(widget, slicer.qMRMLNodeComboBox):
         node_types = list(widget.nodeTypes)
         node = None
@@ -375,6 +389,92 @@ def step_requirements(details, session, core):
     return requirements
 
 
+def step_requirements_not_installed(details, session, core):
+    """Resources/requirements.txt read by slicer.packaging: valid markers, no core package, one entry per
+    package on each platform, not satisfied yet (so Apply would ask); nothing is installed."""
+    import slicer.packaging as packaging
+
+    path = session.module_file.parent / "Resources" / "requirements.txt"
+    details["file"] = str(path)
+    details["why_not_installed"] = NOT_INSTALLED[session.name]
+    requirements = packaging.load_requirements(path)
+    details["requirements"] = [str(requirement) for requirement in requirements]
+    named_core = sorted({requirement.name for requirement in requirements
+                         if requirement.name.lower().replace("_", "-") in core})
+    if named_core:
+        raise AssertionError(f"{path} names packages a stock Slicer ships: {named_core}")
+    per_platform = {}
+    for platform in ("linux", "darwin", "win32"):
+        environment = {"sys_platform": platform}
+        applicable = [requirement for requirement in requirements
+                      if requirement.marker is None or requirement.marker.evaluate(environment)]
+        names = [requirement.name.lower() for requirement in applicable]
+        if len(set(names)) != len(names):
+            raise AssertionError(f"{path}: on {platform} a package is named twice: {names}")
+        per_platform[platform] = sorted(str(requirement).split(";")[0].strip() for requirement in applicable)
+    details["per_platform"] = per_platform
+    details["satisfied"] = packaging.pip_check(requirements)
+    if details["satisfied"]:
+        raise AssertionError(f"the requirements {details['requirements']} are satisfied in a stock Slicer "
+                             "environment: the step expects them missing")
+    return requirements
+
+
+def step_apply_with_installation_declined(details, session):
+    """Apply while the requirements are missing and the user declines to install them: asked once, nothing changes."""
+    import importlib.metadata
+
+    import standins
+
+    import slicer
+
+    build, _process, _check, _output = CASES.get(session.name, (_volume_case, None, None, None))
+    slicer.mrmlScene.Clear(0)
+    case = build(slicer)
+    node = parameter_node_of(session.widget)
+    connectors = bound_connectors(node)
+    for parameter, value in case.items():
+        if not parameter.startswith("_"):
+            connectors[parameter].widget().setCurrentNode(value)
+    nodesBefore = slicer.mrmlScene.GetNumberOfNodes()
+    packagesBefore = {dist.metadata["Name"].lower(): dist.version for dist in importlib.metadata.distributions()}
+    standins.DIALOGS.clear()
+    answers = dict(standins.ANSWERS)
+    standins.ANSWERS["okcancel"] = "Cancel"
+    session.app.testing = False
+    try:
+        apply_button = session.widget.ui.applyButton
+        details["apply_enabled"] = bool(apply_button.enabled)
+        if not apply_button.enabled:
+            raise AssertionError(f"Apply stays disabled (tooltip: {apply_button.toolTip!r})")
+        apply_button.click()
+    finally:
+        standins.ANSWERS.clear()
+        standins.ANSWERS.update(answers)
+    details["dialogs"] = list(standins.DIALOGS)
+    questions = [dialog for dialog in standins.DIALOGS if dialog["kind"] == "okcancel"]
+    if len(questions) != 1:
+        raise AssertionError(f"expected one install question, got {standins.DIALOGS}")
+    asked = questions[0]["text"] + questions[0]["detailedText"]
+    missing = [name for name in ("keras", "tensorflow") if name not in asked.lower()]
+    if missing:
+        raise AssertionError(f"the install question does not name {missing}: {asked!r}")
+    if slicer.mrmlScene.GetNumberOfNodes() != nodesBefore:
+        raise AssertionError("Apply with the installation declined added nodes to the scene")
+    packagesAfter = {dist.metadata["Name"].lower(): dist.version for dist in importlib.metadata.distributions()}
+    if packagesAfter != packagesBefore:
+        raise AssertionError("Apply with the installation declined changed the installed packages")
+
+
+def _volume_case(slicer):
+    from clinicalimaging.phantom import make_phantom
+    from clinicalimaging.phantom_nodes import phantom_volume
+
+    phantom = make_phantom("ct", shape=(8, 48, 48))
+    volume, _labels = phantom_volume(phantom, scene=slicer.mrmlScene, name="runtime phantom")
+    return {"inputVolume": volume}
+
+
 def _fractional_case(slicer):
     from clinicalimaging.phantom import make_phantom
     from clinicalimaging.phantom_nodes import phantom_volume
@@ -549,6 +649,14 @@ def main(argv=None):
         return 0
 
     core = {name.strip().lower() for name in args.core.split(",") if name.strip()}
+    if session.name in NOT_INSTALLED:
+        ok, _ = report.step("requirements checked, not installed", step_requirements_not_installed, session, core)
+        if not ok:
+            return 0
+        report.step("Apply with the installation declined", step_apply_with_installation_declined, session)
+        if args.self_test:
+            report.step("module self-test", step_self_test, session)
+        return 0
     ok, _ = report.step("requirements via slicer.packaging.pip_ensure", step_requirements, session, core)
     if not ok:
         return 0

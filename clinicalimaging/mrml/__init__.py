@@ -20,8 +20,9 @@ geometry), ``images`` (SimpleITK), ``labels``, ``segmentations``, ``tables``,
 """
 
 from .images import sitk_image_from_volume, volume_from_sitk_image
-from .labels import label_mask_like, set_label_names
-from .markups import markups_from_points, points_kji, read_markups, write_markups
+from .labels import label_mask_like, labels_like, set_label_names
+from .markups import (markups_from_points, points_kji, read_markups, read_markups_list, write_markups,
+                      write_markups_list)
 from .paths import (OUTPUT_EXTENSIONS, VOLUME_EXTENSIONS, check_output_path, check_outputs, staged_outputs,
                     temporary_folder)
 from .scene import get_scene
@@ -38,8 +39,8 @@ __all__ = [
     "read_volume", "write_volume", "file_slice_index",
     "check_volume_nodes", "array_from_volume", "spacing_kji", "ijk_to_ras", "volume_from_array", "new_volume_like",
     "sitk_image_from_volume", "volume_from_sitk_image",
-    "set_label_names", "label_mask_like",
+    "set_label_names", "label_mask_like", "labels_like",
     "segment_mask", "segmentation_from_mask", "labelmap_from_segment", "read_segmentation", "write_segmentation",
     "table_from_rows", "write_table",
-    "read_markups", "points_kji", "markups_from_points", "write_markups",
+    "read_markups", "points_kji", "markups_from_points", "write_markups", "read_markups_list", "write_markups_list",
 ]

@@ -50,6 +50,37 @@ def _present_values(array):
     return ", ".join(str(value) for value in values[:20]) + (", ..." if len(values) > 20 else "") or "none"
 
 
+def labels_like(label_node, reference_node):
+    """A label map's values on the voxel grid of a reference volume.
+
+    The label map is used as is when its grid equals the reference's; otherwise it is
+    resampled by nearest neighbour in physical space (SimpleITK), outside = 0.
+
+    Parameters
+    ----------
+    label_node : vtkMRMLVolumeNode
+        Label map (any integer volume).
+    reference_node : vtkMRMLVolumeNode
+        Gives the output grid.
+
+    Returns
+    -------
+    ndarray, shape (K, J, I) of the reference
+        The label values, the label map's dtype.
+    """
+    import SimpleITK as sitk
+
+    labels = array_from_volume(label_node)
+    reference_shape = tuple(reversed(reference_node.GetImageData().GetDimensions()))
+    if labels.shape == reference_shape and np.allclose(ijk_to_ras(label_node), ijk_to_ras(reference_node)):
+        return labels
+    grid = sitk.Image(list(reversed(reference_shape)), sitk.sitkUInt8)
+    _set_sitk_geometry(grid, ijk_to_ras(reference_node))
+    resampled = sitk.Resample(sitk_image_from_volume(label_node), grid, sitk.Transform(),
+                              sitk.sitkNearestNeighbor, 0)
+    return sitk.GetArrayFromImage(resampled)
+
+
 def label_mask_like(label_node, reference_node, label_value=None):
     """A label map brought onto the voxel grid of a reference volume, as a binary mask.
 
@@ -75,16 +106,7 @@ def label_mask_like(label_node, reference_node, label_value=None):
     InputError
         The selected label has no voxel on the reference grid.
     """
-    import SimpleITK as sitk
-
-    labels = array_from_volume(label_node)
-    reference_shape = tuple(reversed(reference_node.GetImageData().GetDimensions()))
-    if labels.shape != reference_shape or not np.allclose(ijk_to_ras(label_node), ijk_to_ras(reference_node)):
-        grid = sitk.Image(list(reversed(reference_shape)), sitk.sitkUInt8)
-        _set_sitk_geometry(grid, ijk_to_ras(reference_node))
-        resampled = sitk.Resample(sitk_image_from_volume(label_node), grid, sitk.Transform(),
-                                  sitk.sitkNearestNeighbor, 0)
-        labels = sitk.GetArrayFromImage(resampled)
+    labels = labels_like(label_node, reference_node)
     mask = (labels != 0) if label_value is None else (labels == label_value)
     if not mask.any():
         selected = "any non-zero label" if label_value is None else f"label value {label_value}"

@@ -1,11 +1,12 @@
-"""Markups nodes: read and write .mrk.json, control points <-> voxel coordinates."""
+"""Markups nodes: read and write .mrk.json (one node, or a list of nodes in one file), control points <-> voxels."""
 
+import json
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import InputError
-from .paths import check_output_path, write_node
+from .paths import check_output_path, staged_outputs, temporary_folder, write_node
 from .scene import _quiet_vtk, get_scene
 from .volumes import ijk_to_ras
 
@@ -33,18 +34,7 @@ def read_markups(path):
     """
     import slicer
 
-    path = Path(path)
-    if path.is_dir():
-        raise InputError(f"Outline file '{path}' is a folder, not a file. Pass the .mrk.json file saved from "
-                         "Slicer's Markups module.")
-    if not path.is_file():
-        raise InputError(f"Outline file '{path}' does not exist. Check the path.")
-    if not path.name.lower().endswith(".json"):
-        raise InputError(f"Outline file '{path}' must be a Slicer markups file (.mrk.json); save the points from "
-                         "Slicer's Markups module.")
-    if path.stat().st_size == 0:
-        raise InputError(f"Outline file '{path}' is empty (0 bytes); save the outline from Slicer's Markups module "
-                         "again.")
+    path = _check_markups_file(path, "Outline file", "the outline")
     get_scene()  # standalone: creates the scene and its markups logic
     with _quiet_vtk():
         node_id = slicer.modules.markups.logic().LoadMarkups(str(path))
@@ -117,3 +107,146 @@ def write_markups(markups_node, path):
     path = check_output_path(path, "markups")
     storage = markups_node.CreateDefaultStorageNode()  # the class that keeps this markups type complete
     write_node(storage, markups_node, path, "markups")
+
+
+#: Schema of a markups file that :func:`write_markups_list` writes without any node to take it from.
+_MARKUPS_SCHEMA = ("https://raw.githubusercontent.com/slicer/slicer/master/Modules/Loadable/Markups/Resources/"
+                   "Schema/markups-schema-v1.0.3.json#")
+
+
+def _check_markups_file(path, what, content):
+    """``path`` as a Path after the checks every markups reader makes; ``what``/``content`` word the messages."""
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{what} '{path}' is a folder, not a file. Pass the .mrk.json file saved from "
+                         "Slicer's Markups module.")
+    if not path.is_file():
+        raise InputError(f"{what} '{path}' does not exist. Check the path.")
+    if not path.name.lower().endswith(".json"):
+        raise InputError(f"{what} '{path}' must be a Slicer markups file (.mrk.json); save {content} from "
+                         "Slicer's Markups module.")
+    if path.stat().st_size == 0:
+        raise InputError(f"{what} '{path}' is empty (0 bytes); save {content} from Slicer's Markups module "
+                         "again.")
+    return path
+
+
+def write_markups_list(nodes, path):
+    """Write several markups nodes into ONE ``.mrk.json`` file whose ``"markups"`` list holds them in order.
+
+    Each node is written by its own default storage node (so every markups type,
+    e.g. ROI boxes, keeps all its properties; LPS coordinates, Slicer's default) into
+    a temporary folder, and the entries are merged into one document with each
+    node's name as the entry's ``"name"``. Slicer's markups reader (drag and drop,
+    ``slicer.util.loadMarkups``) and :func:`read_markups_list` load every entry as a
+    node. Node attributes are not part of the format and are not written.
+
+    Parameters
+    ----------
+    nodes : sequence of vtkMRMLMarkupsNode
+        In a scene; may be empty (a file with an empty list).
+    path : str or Path
+        ``.mrk.json`` file, written atomically.
+
+    Raises
+    ------
+    InputError
+        Bad output path (see :func:`check_output_path`).
+    OSError
+        A node could not be written (e.g. disk full).
+    """
+    path = check_output_path(path, "markups")
+    document = {"@schema": _MARKUPS_SCHEMA, "markups": []}
+    with temporary_folder() as folder:
+        for index, node in enumerate(nodes):
+            part = folder / f"{index}.mrk.json"
+            storage = node.CreateDefaultStorageNode()
+            storage.SetFileName(str(part))
+            with _quiet_vtk():
+                if not storage.WriteData(node):  # a temporary file: not an output, so not through write_node
+                    details = storage.GetUserMessages().GetAllMessagesAsString().strip()
+                    raise OSError(f"Could not write markups '{node.GetName()}' for '{path}'. {details}".strip())
+            written = json.loads(part.read_text(encoding="utf-8"))
+            entries = written.get("markups", [])
+            for entry in entries:
+                entry["name"] = node.GetName()
+            if index == 0:
+                document = {**written, "markups": []}
+            document["markups"].extend(entries)
+    with staged_outputs([path]) as staged:
+        staged[path].write_text(json.dumps(document, indent=2), encoding="utf-8")
+
+
+def read_markups_list(path, *, scene=None):
+    """Read every markups node of a ``.mrk.json`` file (a list of one or more markups).
+
+    Slicer's markups logic (``LoadMarkups``) loads each entry of the file's
+    ``"markups"`` list as a node of its type, named after the entry's ``"name"``
+    (:func:`write_markups_list` writes it), else after the file.
+
+    Parameters
+    ----------
+    path : str or Path
+    scene : vtkMRMLScene, optional
+        Where the nodes go; default :func:`get_scene` (``slicer.mrmlScene`` inside
+        Slicer), the scene of the markups logic. Into another scene the nodes are
+        loaded there first and then copied, with their display properties.
+        Copies get the entries' names made unique there.
+
+    Returns
+    -------
+    list of vtkMRMLMarkupsNode
+        In the order of the file; empty for a file with an empty list.
+
+    Raises
+    ------
+    InputError
+        Missing, empty or non-markups file, or entries that could not be read.
+        Nothing is left in the scene then.
+    """
+    import slicer
+
+    path = _check_markups_file(path, "Markups file", "the markups")
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8")).get("markups")
+    except (UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+        entries = None
+    if not isinstance(entries, list):
+        raise InputError(f"Markups file '{path}' is not a Slicer markups file (.mrk.json with a \"markups\" list). "
+                         "Save the markups from Slicer's Markups module.")
+    if not entries:
+        return []
+    logic_scene = get_scene()
+    before = {node.GetID() for node in slicer.util.getNodesByClass("vtkMRMLMarkupsNode")}
+    with _quiet_vtk():
+        slicer.modules.markups.logic().LoadMarkups(str(path))
+    loaded = [node for node in slicer.util.getNodesByClass("vtkMRMLMarkupsNode") if node.GetID() not in before]
+    if len(loaded) != len(entries):
+        for node in loaded:
+            _remove_node(node)
+        raise InputError(f"Markups file '{path}' holds {len(entries)} markups but {len(loaded)} could be read. "
+                         "Save the markups from Slicer's Markups module again.")
+    if scene is None or scene is logic_scene:
+        return loaded
+    copies = []
+    for node, entry in zip(loaded, entries):
+        name = entry.get("name") if isinstance(entry, dict) and entry.get("name") else node.GetName()
+        copy = scene.AddNewNodeByClass(node.GetClassName(), scene.GenerateUniqueName(name))
+        copy.CopyContent(node)
+        copy.CreateDefaultDisplayNodes()
+        if node.GetDisplayNode() is not None and copy.GetDisplayNode() is not None:
+            copy.GetDisplayNode().CopyContent(node.GetDisplayNode())
+        _remove_node(node)
+        copies.append(copy)
+    return copies
+
+
+def _remove_node(node):
+    """Remove a displayable node with its display and storage nodes from its scene."""
+    scene = node.GetScene()
+    helpers = [node.GetNthDisplayNode(index) for index in range(node.GetNumberOfDisplayNodes())]
+    helpers.append(node.GetStorageNode())
+    scene.RemoveNode(node)
+    for helper in helpers:
+        if helper is not None and helper.GetScene() is scene:
+            scene.RemoveNode(helper)

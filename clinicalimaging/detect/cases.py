@@ -1,0 +1,139 @@
+"""Training and evaluation cases on the canonical grid: network input, organ classes, lesions (numpy only)."""
+
+import dataclasses
+from typing import Optional
+
+import numpy as np
+
+from ..errors import InputError
+from ..phantom import make_phantom
+from .organs import PHANTOM_NAMES
+from .slices import body_midline_i, canonical_grid, guess_modality, network_input, normalise, resample_to_grid
+
+
+@dataclasses.dataclass(frozen=True)
+class LabelledVolume:
+    """A volume with an organ label map on its voxel grid.
+
+    Attributes
+    ----------
+    image : ndarray, shape (K, J, I)
+    ijk_to_ras : ndarray, shape (4, 4)
+    labels : ndarray of int, shape (K, J, I)
+    label_names : dict of int to str
+        Label value -> organ name (TotalSegmentator's spelling).
+    name : str
+        For messages and the model's training summary.
+    lesion_names : tuple of str
+        Label names that mark lesions; given, the organs get grade targets
+        (lesion inside the organ's box or not).
+    """
+
+    image: np.ndarray
+    ijk_to_ras: np.ndarray
+    labels: np.ndarray
+    label_names: dict
+    name: str = "volume"
+    lesion_names: tuple = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class GridCase:
+    """A case on the canonical grid.
+
+    Attributes
+    ----------
+    inputs : ndarray of float32, shape (K, J, I, 2)
+        Normalised intensity and lateral coordinate.
+    classes : ndarray of uint8, shape (K, J, I)
+        0 background, ``c + 1`` for class ``c``.
+    lesion : ndarray of bool or None
+        Lesion voxels, None when the case has no lesion labels.
+    grid : CanonicalGrid
+    modality : str
+    """
+
+    inputs: np.ndarray
+    classes: np.ndarray
+    lesion: Optional[np.ndarray]
+    grid: object
+    modality: str
+
+
+def grid_input(image, ijk_to_ras, pixel_mm, modality="auto"):
+    """The network input of a volume on its canonical grid.
+
+    Returns
+    -------
+    inputs : ndarray of float32, shape (K, J, I, 2)
+    grid : CanonicalGrid
+    modality : str
+        ``"ct"`` or ``"mr"`` (guessed when ``"auto"``).
+    """
+    image = np.asarray(image)
+    if image.ndim != 3 or min(image.shape) < 1:
+        raise InputError(f"Organ detection needs a 3-D volume; got an array of shape {image.shape}.")
+    if not np.isfinite(image).all():
+        raise InputError("The volume holds NaN or infinite values; replace them before detecting organs.")
+    modality = guess_modality(image) if modality == "auto" else modality
+    grid = canonical_grid(image.shape, ijk_to_ras, pixel_mm)
+    normalised = normalise(resample_to_grid(image, ijk_to_ras, grid), modality)
+    return network_input(normalised, body_midline_i(normalised), pixel_mm), grid, modality
+
+
+def grid_case(volume, class_names, pixel_mm, modality="auto"):
+    """A :class:`LabelledVolume` on its canonical grid with the model's classes.
+
+    Raises
+    ------
+    InputError
+        The label map's shape differs from the image's, or it holds none of the classes.
+    """
+    labels = np.asarray(volume.labels)
+    if labels.shape != np.shape(volume.image):
+        raise InputError(f"Label map of '{volume.name}' has shape {labels.shape}, its image {np.shape(volume.image)}; "
+                         "give label maps on the image's voxel grid.")
+    by_name = {name: value for value, name in volume.label_names.items()}
+    lookup = np.zeros(int(labels.max()) + 1 if labels.size else 1, np.uint8)
+    for index, name in enumerate(class_names):
+        if name in by_name and by_name[name] < len(lookup):
+            lookup[by_name[name]] = index + 1
+    lesion_values = [by_name[name] for name in volume.lesion_names if name in by_name and by_name[name] < len(lookup)]
+    if not lookup.any():
+        raise InputError(f"Label map of '{volume.name}' holds none of the organs to train "
+                         f"({', '.join(class_names[:6])}, ...); check --label-names and --organs.")
+    inputs, grid, modality = grid_input(volume.image, volume.ijk_to_ras, pixel_mm, modality)
+    labels = np.clip(labels, 0, len(lookup) - 1)
+    classes = resample_to_grid(lookup[labels], volume.ijk_to_ras, grid, labels=True)
+    lesion = None
+    if volume.lesion_names:
+        lesion = resample_to_grid(np.isin(labels, lesion_values).astype(np.uint8), volume.ijk_to_ras, grid,
+                                  labels=True).astype(bool)
+    return GridCase(inputs, classes, lesion, grid, modality)
+
+
+def phantom_volumes(count, *, seed=0, shape=(48, 112, 112), spacing=(3.0, 2.5, 2.5)):
+    """Synthetic labelled volumes, CT and MR in turn, with the phantom's organs and lesion (a grade target).
+
+    Parameters
+    ----------
+    count : int
+    seed : int
+        Phantom ``n`` uses seed ``seed + n``.
+    shape, spacing : tuple of 3
+        As in :func:`clinicalimaging.phantom.make_phantom` (KJI, mm).
+
+    Returns
+    -------
+    list of LabelledVolume
+    """
+    volumes = []
+    for number in range(count):
+        kind = ("ct", "mr")[number % 2]
+        phantom = make_phantom(kind, shape=shape, spacing=spacing, seed=seed + number)
+        names = {value: PHANTOM_NAMES.get(name, name) for value, name in phantom.label_names.items()
+                 if name in PHANTOM_NAMES or value == phantom.lesion_label}
+        volumes.append(LabelledVolume(phantom.image, phantom.ijk_to_ras, phantom.labels, names,
+                                      name=f"phantom-{kind}-{seed + number}",
+                                      lesion_names=(phantom.label_names[phantom.lesion_label],)))
+    return volumes

@@ -1,0 +1,171 @@
+"""Finding the organs in a volume: slices of each view through the network, then 3-D boxes.
+
+Per view (axial only, or axial, coronal and sagittal):
+
+1. the view's slices of the canonical grid (:mod:`.slices`), every slice for the axial
+   view and every :data:`OTHER_VIEW_STEP`-th for the others, padded to multiples of 32;
+2. the network, in batches; box offsets decoded against the default boxes;
+3. per slice and organ: the best-scoring box, merged with the boxes of that organ that
+   overlap it by more than ``nms_iou`` (score-weighted mean: NMS that keeps the evidence
+   of the suppressed boxes);
+4. one 3-D box per organ from the run of slices where it is found
+   (:func:`.aggregate.view_boxes_3d`).
+
+The views' boxes are fused (:func:`.aggregate.fuse_views`) and mapped to RAS.
+"""
+
+import numpy as np
+
+from ..progress import report, subrange
+from .aggregate import fuse_views, view_boxes_3d
+from .boxes import box_iou, decode
+from .cases import grid_input
+from .detections import OrganBox
+from .organs import select_organs
+from .parameters import DetectParameters
+from .sampling import PAD_INTENSITY
+from .slices import grid_box_to_ras, view_slices
+
+#: Coronal and sagittal views use every second slice: they have many more slices than the axial view.
+OTHER_VIEW_STEP = 2
+#: Most candidate boxes per slice and organ considered for merging.
+CANDIDATES_PER_CLASS = 32
+
+
+def _padded(slices):
+    """Slices ``(N, rows, columns, 2)`` padded at the bottom and right to multiples of 32."""
+    rows, columns = slices.shape[1:3]
+    pad = ((0, 0), (0, -rows % 32), (0, -columns % 32))
+    intensity = np.pad(slices[..., 0], pad, constant_values=PAD_INTENSITY)
+    lateral = np.pad(slices[..., 1], pad, mode="edge")
+    return np.stack([intensity, lateral], axis=-1)
+
+
+def _softmax(logits):
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    exponential = np.exp(shifted)
+    return exponential / exponential.sum(axis=-1, keepdims=True)
+
+
+def slice_detections(outputs, anchors, num_classes, *, score_threshold, merge_iou, limits):
+    """The best box of each organ on each slice of a batch of network outputs.
+
+    Parameters
+    ----------
+    outputs : ndarray, shape (N, boxes, 4 + num_classes + 2)
+    anchors : ndarray, shape (boxes, 4)
+    num_classes : int
+    score_threshold : float
+    merge_iou : float
+    limits : tuple of 2 int
+        ``(rows, columns)`` of the unpadded slice; boxes are clipped to it.
+
+    Returns
+    -------
+    list of tuple (slice number in batch, class, score, box xyxy, grade probability)
+    """
+    found = []
+    probabilities = _softmax(outputs[..., 4:5 + num_classes].astype(np.float64))[..., 1:]
+    grades = 1.0 / (1.0 + np.exp(-outputs[..., 5 + num_classes].astype(np.float64)))
+    for number in range(len(outputs)):
+        candidates = np.flatnonzero(probabilities[number].max(axis=1) >= score_threshold)
+        if not len(candidates):
+            continue
+        boxes = decode(outputs[number, candidates, :4], anchors[candidates])
+        boxes = np.clip(boxes, 0, [limits[1], limits[0], limits[1], limits[0]])
+        scores = probabilities[number, candidates] * ((boxes[:, 2] - boxes[:, 0] >= 1)
+                                                      & (boxes[:, 3] - boxes[:, 1] >= 1))[:, None]
+        for cls in np.unique(scores.argmax(axis=1)):
+            column = scores[:, cls]
+            order = np.argsort(-column)[:CANDIDATES_PER_CLASS]
+            order = order[column[order] >= score_threshold]
+            if not len(order):
+                continue
+            overlap = box_iou(boxes[order[:1]], boxes[order])[0]
+            members = order[(overlap > merge_iou) | (np.arange(len(order)) == 0)]
+            weights = column[members]
+            box = (boxes[members] * weights[:, None]).sum(axis=0) / weights.sum()
+            found.append((number, int(cls), float(column[order[0]]), box,
+                          float(grades[number, candidates[members]] @ weights / weights.sum())))
+    return found
+
+
+def _run_view(detector, inputs, view, parameters, progress):
+    """Per-slice detections of one view: arrays of slice number, class, score, box, grade."""
+    step = 1 if view == "axial" else OTHER_VIEW_STEP
+    slices, _ = view_slices(inputs, view, step=step)
+    limits = slices.shape[1:3]
+    anchors = None
+    rows = []
+    for start in range(0, len(slices), parameters.batch_size):
+        batch = _padded(slices[start:start + parameters.batch_size])
+        if anchors is None:
+            anchors = detector.anchors(*batch.shape[1:3])
+        outputs = np.asarray(detector.model.predict_on_batch(batch), np.float32)
+        rows.extend((start + number, *rest) for number, *rest in slice_detections(
+            outputs, anchors, len(detector.class_names), score_threshold=parameters.slice_score_threshold,
+            merge_iou=parameters.nms_iou, limits=limits))
+        report(progress, min(start + parameters.batch_size, len(slices)) / len(slices),
+               f"Detecting organs on {view} slices")
+    return rows, step
+
+
+def detect_organs_in_array(image, ijk_to_ras, detector, *, organs=None, parameters=None, progress=None):
+    """One box per organ found in a volume.
+
+    Parameters
+    ----------
+    image : ndarray, shape (K, J, I)
+        CT in HU or MR, any orientation.
+    ijk_to_ras : ndarray, shape (4, 4)
+    detector : Detector
+    organs : str or sequence of str, optional
+        Organs to report (names of the model's classes); default all.
+    parameters : DetectParameters, optional
+    progress : callable, optional
+
+    Returns
+    -------
+    list of OrganBox
+        Sorted by the model's class order; organs below ``score_threshold`` left out.
+    """
+    parameters = parameters or DetectParameters()
+    wanted = select_organs(organs, detector.class_names)
+    report(progress, 0.0, "Resampling the volume")
+    inputs, grid, _ = grid_input(image, ijk_to_ras, float(detector.metadata["pixel_mm"]),
+                                 detector.metadata.get("modality", "auto"))
+    views = parameters.view_names()
+    per_view, grade_evidence = {}, {}
+    for number, view in enumerate(views):
+        rows, step = _run_view(detector, inputs, view, parameters,
+                               subrange(progress, 0.1 + 0.85 * number / len(views),
+                                        0.1 + 0.85 * (number + 1) / len(views)))
+        if not rows:
+            per_view[view] = {}
+            continue
+        slice_numbers, classes, scores, boxes, grades = (np.array(column) for column in zip(*rows))
+        found = view_boxes_3d(view, slice_numbers, classes, scores, np.asarray(boxes).reshape(-1, 4),
+                              min_slices=parameters.min_slices, max_gap=parameters.max_gap_slices)
+        axis = {"axial": 2, "coronal": 1, "sagittal": 0}[view]
+        for box6, *_ in found.values():
+            box6[[axis, axis + 3]] *= step
+        per_view[view] = found
+        for cls, score, grade in zip(classes, scores, grades):
+            grade_evidence.setdefault(int(cls), []).append((score, grade))
+    report(progress, 0.95, "Fusing the views")
+    fused = fuse_views(per_view, views_expected=views)
+    result = []
+    for cls in sorted(fused):
+        box6, score, found_in = fused[cls]
+        organ = detector.class_names[cls]
+        if score < parameters.score_threshold or organ not in wanted:
+            continue
+        ras_min, ras_max = grid_box_to_ras(box6, grid)
+        grade = None
+        if detector.grade:
+            weights, values = np.array(grade_evidence[cls]).T
+            grade = float(values @ weights / weights.sum())
+        result.append(OrganBox(organ, float(score), tuple(map(float, ras_min)), tuple(map(float, ras_max)),
+                               grade, tuple(found_in)))
+    report(progress, 1.0, f"Found {len(result)} organs")
+    return result

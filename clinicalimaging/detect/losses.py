@@ -1,0 +1,62 @@
+"""The multi-task loss (Keras ops only): localisation + classification with hard-negative mining + grade.
+
+Per slice, with P matched default boxes (SSD, Liu et al. 2016):
+
+- localisation: smooth L1 of the box offsets of the matched boxes;
+- classification: softmax cross-entropy of the matched boxes and of the
+  ``negatives_per_positive * P`` background boxes with the highest loss (hard-negative
+  mining, 3:1 in SSD; :data:`EMPTY_SLICE_NEGATIVES` on a slice without organs);
+- grade: binary cross-entropy of the grade logit of the matched boxes whose grade is
+  known, times ``grade_weight``;
+
+the sum divided by ``max(P, 1)``.
+"""
+
+from keras import ops
+
+#: Background boxes kept on a slice without any organ.
+EMPTY_SLICE_NEGATIVES = 16
+
+
+def smooth_l1(difference):
+    """Huber loss with delta 1, elementwise."""
+    absolute = ops.abs(difference)
+    return ops.where(absolute < 1.0, 0.5 * difference * difference, absolute - 0.5)
+
+
+def detection_loss(num_classes, *, negatives_per_positive=3.0, grade_weight=0.5):
+    """The loss function ``loss(y_true, y_pred) -> (batch,)`` for ``model.compile``.
+
+    Parameters
+    ----------
+    num_classes : int
+        Organ classes (without the background).
+    negatives_per_positive : float
+    grade_weight : float
+
+    Returns
+    -------
+    callable
+        ``y_true`` is :func:`clinicalimaging.detect.targets.match_targets` stacked per
+        slice ``(batch, boxes, 6)``; ``y_pred`` the model output.
+    """
+    def loss(y_true, y_pred):
+        y_pred = ops.cast(y_pred, "float32")
+        classes = ops.cast(y_true[..., 4], "int32")
+        positive = ops.cast(classes > 0, "float32")
+        positives = ops.sum(positive, axis=1)
+        localisation = ops.sum(ops.sum(smooth_l1(y_pred[..., :4] - y_true[..., :4]), axis=-1) * positive, axis=1)
+        log_probabilities = ops.log_softmax(y_pred[..., 4:5 + num_classes], axis=-1)
+        cross_entropy = -ops.sum(log_probabilities * ops.one_hot(classes, num_classes + 1), axis=-1)
+        negative_loss = ops.where(positive > 0, -1.0, cross_entropy)
+        rank = ops.argsort(ops.argsort(-negative_loss, axis=1), axis=1)
+        wanted = ops.where(positives > 0, negatives_per_positive * positives, float(EMPTY_SLICE_NEGATIVES))
+        hard_negative = ops.cast(ops.cast(rank, "float32") < wanted[:, None], "float32") * (1.0 - positive)
+        classification = ops.sum(cross_entropy * (positive + hard_negative), axis=1)
+        known = positive * ops.cast(y_true[..., 5] >= 0, "float32")
+        grade_logit = y_pred[..., 5 + num_classes]
+        grade_true = ops.maximum(y_true[..., 5], 0.0)
+        grade = ops.sum(ops.binary_crossentropy(grade_true, grade_logit, from_logits=True) * known, axis=1)
+        return (localisation + classification + grade_weight * grade) / ops.maximum(positives, 1.0)
+
+    return loss

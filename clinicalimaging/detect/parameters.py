@@ -1,0 +1,84 @@
+"""Parameters of organ detection and of training a detector."""
+
+import dataclasses
+
+from ..parameters import ParameterError, Parameters, parameter
+
+#: The slice views, in the order the network runs them.
+VIEWS = ("axial", "coronal", "sagittal")
+
+
+@dataclasses.dataclass(frozen=True)
+class DetectParameters(Parameters):
+    """Everything that controls :func:`clinicalimaging.detect.inference.detect_organs_in_array`.
+
+    The model fixes the pixel size, the intensity normalisation and the classes; these
+    are the choices left at detection time.
+    """
+
+    score_threshold: float = parameter(0.3, minimum=0.0, maximum=1.0,
+                                       help="Organs whose fused score is below this are not reported.")
+    views: str = parameter("all", choices=("all", "axial"),
+                           help="'all': detect on axial, coronal and sagittal slices and fuse the three; "
+                                "'axial': axial slices only (the paper).")
+    slice_score_threshold: float = parameter(0.2, minimum=0.0, maximum=1.0,
+                                             help="Per-slice detections below this score do not count towards "
+                                                  "an organ's run of slices.")
+    min_slices: int = parameter(2, minimum=1, maximum=50,
+                                help="An organ must be found on at least this many neighbouring slices of a view.")
+    max_gap_slices: int = parameter(2, minimum=0, maximum=20,
+                                    help="Slices without the organ tolerated inside its run.")
+    nms_iou: float = parameter(0.45, minimum=0.05, maximum=0.95,
+                               help="Per-slice non-maximum suppression: boxes of one organ overlapping more than "
+                                    "this (IoU) are merged into the best one.")
+    batch_size: int = parameter(16, minimum=1, maximum=512, help="Slices per network call.")
+
+    def view_names(self):
+        """The views to run, in :data:`VIEWS` order."""
+        return VIEWS if self.views == "all" else ("axial",)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainParameters(Parameters):
+    """Everything that controls :func:`clinicalimaging.detect.training.train_detector`."""
+
+    views: str = parameter("all", choices=("all", "axial"),
+                           help="Train on slices of the three views ('all', needed to detect with --views all) or "
+                                "on axial slices only.")
+    epochs: int = parameter(30, minimum=1, maximum=10000, help="Passes over the sampled training slices.")
+    slices_per_epoch: int = parameter(256, minimum=8, maximum=100000,
+                                      help="Training slices drawn (with their augmentation) per epoch.")
+    batch_size: int = parameter(8, minimum=1, maximum=256, help="Slices per training step.")
+    learning_rate: float = parameter(3e-3, minimum=1e-6, maximum=1.0,
+                                     help="Adam's initial learning rate (cosine decay to 5 % over the run).")
+    width: float = parameter(0.25, minimum=0.0625, maximum=1.0,
+                             help="Width multiplier of the VGG16 backbone: 1 is VGG16's 64-512 channels.")
+    pixel_mm: float = parameter(3.0, unit="mm", minimum=0.5, maximum=8.0,
+                                help="Slices are resampled to square pixels of this size (and slices this far apart).")
+    crop_px: int = parameter(128, unit="px", minimum=64, maximum=1024,
+                             help="Training slices are cropped or padded to this square size (a multiple of 32).")
+    clusters: int = parameter(6, minimum=1, maximum=12,
+                              help="k of the k-means (1 - IoU distance) on the training boxes' sizes: the default "
+                                   "boxes' aspect ratios and widths, and the output layers.")
+    dihedral_probability: float = parameter(0.25, minimum=0.0, maximum=1.0,
+                                            help="Probability that a training slice gets one of the 7 non-identity "
+                                                 "rotations/mirrors of the 8x augmentation (left/right labels "
+                                                 "swapped when mirrored).")
+    scale_jitter: float = parameter(0.15, minimum=0.0, maximum=0.5,
+                                    help="Training slices are zoomed by a random factor in 1 +- this.")
+    intensity_jitter: float = parameter(0.1, minimum=0.0, maximum=0.5,
+                                        help="Random contrast and brightness change of the normalised slices.")
+    negatives_per_positive: float = parameter(3.0, minimum=0.5, maximum=20.0,
+                                              help="Hard-negative mining: background boxes kept per matched box.")
+    grade_weight: float = parameter(0.5, minimum=0.0, maximum=10.0,
+                                    help="Weight of the grade (lesion present) loss; 0 trains no grade head.")
+    seed: int = parameter(0, minimum=0, maximum=2**31 - 1, help="Seed of every random choice of the training.")
+
+    def view_names(self):
+        """The views to train on, in :data:`VIEWS` order."""
+        return VIEWS if self.views == "all" else ("axial",)
+
+    def check(self):
+        if self.crop_px % 32:
+            raise ParameterError("{0} must be a multiple of 32 (the backbone's five poolings); got %d."
+                                 % self.crop_px, "crop_px")

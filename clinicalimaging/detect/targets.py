@@ -1,0 +1,54 @@
+"""Training targets: ground-truth boxes matched to default boxes (numpy only).
+
+Matching follows SSD (Liu et al. 2016): each ground-truth box takes its best default
+box, then every default box whose IoU with a ground-truth box is at least the
+threshold takes the one it overlaps most. Matched boxes get the box offsets
+(:func:`clinicalimaging.detect.boxes.encode`), the organ's class and its grade; the
+others are background.
+"""
+
+import numpy as np
+
+from .boxes import box_iou, cxcywh_to_xyxy, encode
+
+#: Grade target of a box whose grade is not known (no grade loss).
+UNKNOWN_GRADE = -1.0
+
+
+def match_targets(anchors, gt_boxes, gt_classes, gt_grades=None, *, iou_threshold=0.5):
+    """The target of every default box for one slice.
+
+    Parameters
+    ----------
+    anchors : ndarray, shape (N, 4)
+        Default boxes ``(cx, cy, w, h)`` in pixels.
+    gt_boxes : ndarray, shape (M, 4)
+        Ground truth ``(x0, y0, x1, y1)`` in pixels; M may be 0.
+    gt_classes : ndarray of int, shape (M,)
+        Class index (0-based, without the background).
+    gt_grades : ndarray, shape (M,), optional
+        1 lesion present, 0 absent, :data:`UNKNOWN_GRADE` unknown; default unknown.
+    iou_threshold : float
+
+    Returns
+    -------
+    ndarray of float32, shape (N, 6)
+        Offsets (4), class (0 background, ``c + 1`` for class c), grade.
+    """
+    targets = np.zeros((len(anchors), 6), np.float32)
+    targets[:, 5] = UNKNOWN_GRADE
+    if len(gt_boxes) == 0:
+        return targets
+    gt_boxes = np.asarray(gt_boxes, np.float64)
+    grades = np.full(len(gt_boxes), UNKNOWN_GRADE) if gt_grades is None else np.asarray(gt_grades, float)
+    overlap = box_iou(cxcywh_to_xyxy(anchors), gt_boxes)  # (N, M)
+    best_gt = overlap.argmax(axis=1)
+    matched = overlap[np.arange(len(anchors)), best_gt] >= iou_threshold
+    best_anchor = overlap.argmax(axis=0)
+    best_gt[best_anchor] = np.arange(len(gt_boxes))  # every ground truth keeps its best default box
+    matched[best_anchor] = True
+    index = np.flatnonzero(matched)
+    targets[index, :4] = encode(gt_boxes[best_gt[index]], anchors[index])
+    targets[index, 4] = np.asarray(gt_classes)[best_gt[index]] + 1
+    targets[index, 5] = grades[best_gt[index]]
+    return targets

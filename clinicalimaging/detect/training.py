@@ -1,0 +1,217 @@
+"""Training a detector: default boxes from k-means, the network, and the fit loop.
+
+1. The training volumes go onto the canonical grid (:mod:`.cases`).
+2. The sizes of every organ box on every training slice are clustered by k-means
+   with the 1 - IoU distance (:func:`.boxes.kmeans_sizes`); the clusters choose the
+   output layers and give the default boxes' aspect ratios and widths
+   (:func:`.boxes.choose_output_layers`, :func:`.boxes.layer_box_sizes`). Fine-tuning
+   (``init``) keeps the model's layers, boxes and classes.
+3. Keras fits the network on randomly drawn, augmented slices (:mod:`.sampling`) with
+   Adam and a cosine learning-rate decay, every random choice seeded.
+"""
+
+import dataclasses
+import time
+
+import numpy as np
+
+from ..errors import InputError
+from ..progress import report, subrange
+from .boxes import anchor_recall, choose_output_layers, default_boxes, kmeans_sizes, layer_box_sizes, mean_best_iou
+from .cases import grid_case
+from .organs import mirror_swaps
+from .parameters import VIEWS, TrainParameters
+from .sampling import augmented_slice, training_slices, view_slice
+from .slices import slice_boxes
+from .targets import match_targets
+
+STRIDES = {"conv3_3": 4, "conv4_3": 8, "conv5_3": 16, "fc7": 32}
+
+
+@dataclasses.dataclass
+class TrainingResult:
+    """What :func:`train_detector` returns.
+
+    Attributes
+    ----------
+    detector : Detector
+    losses : list of float
+        Mean training loss of each epoch.
+    metadata : dict
+        The model's description, as saved with it.
+    """
+
+    detector: object
+    losses: list
+    metadata: dict
+
+
+def box_layout(cases, clusters, seed):
+    """Output layers and default boxes from k-means (1 - IoU) over the training boxes' sizes.
+
+    Returns
+    -------
+    dict
+        ``output_layers``, ``strides``, ``box_sizes`` (per layer, list of [w, h] px),
+        ``kmeans_mean_iou`` and ``anchor_recall`` (fraction of training boxes whose best
+        default box has IoU > 0.5, boxes at the default boxes' positions).
+    """
+    sizes = []
+    for case in cases:
+        for view in VIEWS:
+            axis = {"axial": 0, "coronal": 1, "sagittal": 2}[view]
+            for index in range(case.classes.shape[axis]):
+                boxes, _ = slice_boxes(view_slice(case.classes, view, index), range(1, int(case.classes.max()) + 1))
+                sizes.append(boxes[:, 2:] - boxes[:, :2])
+    sizes = np.concatenate(sizes) if sizes else np.zeros((0, 2))
+    sizes = sizes[(sizes >= 2).all(axis=1)]
+    if len(sizes) < clusters:
+        raise InputError(f"The training labels give only {len(sizes)} organ boxes on all slices; at least "
+                         f"{clusters} (--clusters) are needed. Give more or larger labelled volumes.")
+    centroids = kmeans_sizes(sizes, clusters, distance="iou", seed=seed)
+    assignment = choose_output_layers(centroids)
+    per_layer = layer_box_sizes(centroids, assignment)
+    layers = list(per_layer)
+    box_sizes = [np.asarray(per_layer[name]).round(2).tolist() for name in layers]
+    strides = [STRIDES[name] for name in layers]
+    grid_size = 256
+    anchors = default_boxes([(grid_size // s, grid_size // s) for s in strides], strides, box_sizes)
+    rng = np.random.default_rng(seed)
+    sample = sizes[rng.choice(len(sizes), min(len(sizes), 2000), replace=False)]
+    centres = rng.uniform(grid_size * 0.25, grid_size * 0.75, (len(sample), 2))
+    placed = np.concatenate([centres - sample / 2, centres + sample / 2], axis=1)
+    return {"output_layers": layers, "strides": strides, "box_sizes": box_sizes,
+            "kmeans_centroids": np.asarray(centroids).round(2).tolist(),
+            "kmeans_mean_iou": round(float(mean_best_iou(sizes, centroids)), 4),
+            "anchor_recall": round(float(anchor_recall(placed, anchors)), 4)}
+
+
+def _batches(cases, samples, anchors, parameters, swaps, seed):
+    """A Keras dataset of augmented, matched training batches; batch ``b`` of epoch ``e`` is seeded by (seed, e, b)."""
+    import keras
+
+    class Slices(keras.utils.PyDataset):
+        def __init__(self):
+            super().__init__(workers=1, use_multiprocessing=False)
+            self.epoch = 0
+
+        def __len__(self):
+            return max(1, parameters.slices_per_epoch // parameters.batch_size)
+
+        def __getitem__(self, batch):
+            rng = np.random.default_rng((seed, self.epoch, batch))
+            inputs, targets = [], []
+            for number in rng.integers(0, len(samples), parameters.batch_size):
+                case, view, index = samples[number]
+                image, boxes, classes, grades = augmented_slice(cases[case], view, index, parameters, swaps, rng)
+                inputs.append(image)
+                targets.append(match_targets(anchors, boxes, classes, grades))
+            return np.stack(inputs), np.stack(targets)
+
+        def on_epoch_end(self):
+            self.epoch += 1
+
+    return Slices()
+
+
+def _progress_callback(progress, epochs, steps):
+    import keras
+
+    class Progress(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.epoch, self.losses = 0, []
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+
+        def on_train_batch_end(self, batch, logs=None):
+            loss = (logs or {}).get("loss", float("nan"))
+            report(progress, (self.epoch * steps + batch + 1) / (epochs * steps),
+                   f"Training: epoch {self.epoch + 1} of {epochs}, loss {float(loss):.3f}")
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.losses.append(float((logs or {}).get("loss", float("nan"))))
+
+    return Progress()
+
+
+def train_detector(volumes, class_names, parameters=None, *, init=None, command="", progress=None):
+    """Train (or fine-tune) an organ detector.
+
+    Parameters
+    ----------
+    volumes : sequence of LabelledVolume
+    class_names : sequence of str
+        The organs to learn, TotalSegmentator names; ignored with ``init`` (its classes).
+    parameters : TrainParameters, optional
+    init : Detector, optional
+        A model to fine-tune; keeps its classes, output layers and default boxes.
+    command : str
+        The command line, saved in the model's description.
+    progress : callable, optional
+
+    Returns
+    -------
+    TrainingResult
+    """
+    import keras
+
+    from .device import configure_device
+    from .losses import detection_loss
+    from .model import build_detector
+    from .model_files import Detector
+
+    parameters = parameters or TrainParameters()
+    started = time.perf_counter()
+    device = configure_device()
+    keras.utils.set_random_seed(parameters.seed)
+    if init is not None:
+        class_names = init.class_names
+        pixel_mm = float(init.metadata["pixel_mm"])
+    else:
+        class_names, pixel_mm = list(class_names), parameters.pixel_mm
+    if not class_names:
+        raise InputError("No organs to train; give --organs or label names that match the label maps.")
+    report(progress, 0.0, "Resampling the training volumes")
+    cases = [grid_case(volume, class_names, pixel_mm) for volume in volumes]
+    layout = box_layout(cases, parameters.clusters, parameters.seed) if init is None else \
+        {key: init.metadata[key] for key in ("output_layers", "strides", "box_sizes")}
+    report(progress, 0.05, "Building the network")
+    if init is None:
+        model = build_detector(num_classes=len(class_names), output_layers=layout["output_layers"],
+                               boxes_per_layer=[len(sizes) for sizes in layout["box_sizes"]], width=parameters.width)
+    else:
+        model = init.model
+    crop = parameters.crop_px
+    anchors = default_boxes([(crop // s, crop // s) for s in layout["strides"]], layout["strides"],
+                            layout["box_sizes"])
+    rng = np.random.default_rng(parameters.seed)
+    samples = training_slices(cases, parameters.view_names(), rng)
+    dataset = _batches(cases, samples, anchors, parameters, mirror_swaps(class_names, offset=1), parameters.seed)
+    steps = len(dataset)
+    schedule = keras.optimizers.schedules.CosineDecay(parameters.learning_rate, parameters.epochs * steps, alpha=0.05)
+    grade = parameters.grade_weight > 0 and any(volume.lesion_names for volume in volumes)
+    model.compile(optimizer=keras.optimizers.Adam(schedule),
+                  loss=detection_loss(len(class_names), negatives_per_positive=parameters.negatives_per_positive,
+                                      grade_weight=parameters.grade_weight if grade else 0.0))
+    callback = _progress_callback(subrange(progress, 0.05, 0.98), parameters.epochs, steps)
+    model.fit(dataset, epochs=parameters.epochs, verbose=0, callbacks=[callback], shuffle=False)
+    metadata = {
+        "class_names": list(class_names), "pixel_mm": pixel_mm, "modality": "auto",
+        "grade": bool(grade or (init is not None and init.grade)), "views": list(parameters.view_names()), "width": parameters.width if init is None
+        else init.metadata.get("width"), **layout,
+        "training": {"command": command, "parameters": parameters.to_dict(), "device": device,
+                     "backend": keras.backend.backend(), "keras": keras.__version__,
+                     "seconds": round(time.perf_counter() - started, 1), "epoch_losses": callback.losses,
+                     "slices": len(samples), "fine_tuned_from": None if init is None else init.metadata.get("name"),
+                     "cases": [_case_summary(volume, case, class_names) for volume, case in zip(volumes, cases)]},
+    }
+    report(progress, 1.0, "Training finished")
+    return TrainingResult(Detector(model, metadata), callback.losses, metadata)
+
+
+def _case_summary(volume, case, class_names):
+    present = np.unique(case.classes)
+    return {"name": volume.name, "shape": list(np.shape(volume.image)), "modality": case.modality,
+            "organs": [class_names[value - 1] for value in present if value > 0]}
