@@ -39,7 +39,7 @@ from clinicalimaging.slicer_progress import run_with_progress
 SHIPPED_MODEL = Path(__file__).resolve().parent / "Resources" / "Models" / "organ-detector.keras"
 #: The views choice of the panel -> the command line's ``--views``.
 VIEWS = {"axial, coronal and sagittal": "all", "axial only": "axial"}
-DEFAULT_SCORE_THRESHOLD = 0.3
+DEFAULT_SCORE_THRESHOLD = 0.15
 DEFAULT_EPOCHS = 30
 #: Seconds between two repeats of the last progress report while the child is silent (Cancel is seen then).
 CANCEL_POLL_S = 0.25

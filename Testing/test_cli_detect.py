@@ -75,12 +75,12 @@ def test_train_detector_fine_tunes_and_keeps_the_classes(tmp_path, tiny_detector
     out = tmp_path / "tuned.keras"
     result = run_cli("train-detector", "--images", case["image"], "--labels", case["labels"], "--label-names",
                      case["names"], "--init", model, "--out", out, "--epochs", "1", "--slices-per-epoch", "8",
-                     "--views", "axial", "--crop-px", "64", "--quiet")
+                     "--views", "axial", "--crop-px", "96", "--quiet")
 
     assert result.returncode == 0, result.stderr
     from clinicalimaging.detect.model_files import read_metadata
     metadata = read_metadata(out)
-    assert metadata["class_names"] == list(ORGANS) and metadata["pixel_mm"] == 4.0
+    assert metadata["class_names"] == list(ORGANS) and metadata["pixel_mm"] == 3.0
     assert "--init" in metadata["training"]["command"] and metadata["training"]["epoch_losses"]
 
 

@@ -10,7 +10,9 @@ import zipfile
 import numpy as np
 import pytest
 
+from clinicalimaging import mrml
 from clinicalimaging.detect.cases import phantom_volumes
+from clinicalimaging.detect.evaluation import reference_boxes
 from clinicalimaging.detect.inference import detect_organs_in_array
 from clinicalimaging.detect.model_files import METADATA_MEMBER, load_detector, read_metadata
 from clinicalimaging.detect.organs import PHANTOM_NAMES
@@ -27,13 +29,10 @@ def unseen_phantoms():
     return phantom_volumes(2, seed=500, shape=TINY_PHANTOMS["shape"], spacing=TINY_PHANTOMS["spacing"])
 
 
-def reference_box(volume, organ):
-    """RAS box of the organ's voxel cubes (the phantom's grid is axis-aligned)."""
-    value = next(value for value, name in volume.label_names.items() if name == organ)
-    k, j, i = np.nonzero(volume.labels == value)
-    corners = np.array([[i.min() - 0.5, j.min() - 0.5, k.min() - 0.5, 1], [i.max() + 0.5, j.max() + 0.5, k.max() + 0.5, 1]])
-    ras = (volume.ijk_to_ras @ corners.T).T[:, :3]
-    return ras.min(axis=0), ras.max(axis=0)
+def reference_boxes_of(volume):
+    """Organ -> RAS box of the phantom's label map (the evaluation's reference)."""
+    labels = mrml.volume_from_array(volume.labels, ijk_to_ras=volume.ijk_to_ras, labelmap=True)
+    return reference_boxes(labels, volume.label_names, organs=list(PHANTOM_NAMES))
 
 
 def test_training_lowers_the_loss_and_describes_the_model(tiny_detector):
@@ -42,7 +41,7 @@ def test_training_lowers_the_loss_and_describes_the_model(tiny_detector):
     assert result.losses[-1] < 0.5 * result.losses[0], result.losses
     metadata = read_metadata(path)
     assert metadata["class_names"] == list(PHANTOM_NAMES)
-    assert metadata["pixel_mm"] == 4.0 and metadata["views"] == ["axial"] and metadata["grade"] is True
+    assert metadata["pixel_mm"] == 3.0 and metadata["views"] == ["axial"] and metadata["grade"] is True
     assert metadata["output_layers"] and len(metadata["box_sizes"]) == len(metadata["output_layers"])
     assert metadata["training"]["command"] == "pytest"
     assert [case["name"] for case in metadata["training"]["cases"]] == ["phantom-ct-100", "phantom-mr-101",
@@ -55,7 +54,8 @@ def test_tiny_detector_finds_every_phantom_organ(tiny_detector):
     for volume in unseen_phantoms():
         found = {box.organ: box for box in detect_organs_in_array(volume.image, volume.ijk_to_ras, result.detector,
                                                                    parameters=AXIAL)}
-        ious = {organ: box_iou_3d((found[organ].ras_min, found[organ].ras_max), reference_box(volume, organ))
+        reference = reference_boxes_of(volume)
+        ious = {organ: box_iou_3d((found[organ].ras_min, found[organ].ras_max), reference[organ])
                 if organ in found else 0.0 for organ in PHANTOM_NAMES}
         assert min(ious.values()) >= 0.5, (volume.name, ious)
         assert all(0 <= box.grade <= 1 and box.views == ("axial",) for box in found.values())

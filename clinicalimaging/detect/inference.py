@@ -65,7 +65,7 @@ def slice_detections(outputs, anchors, num_classes, *, score_threshold, merge_io
     list of tuple (slice number in batch, class, score, box xyxy, grade probability)
     """
     found = []
-    probabilities = _softmax(outputs[..., 4:5 + num_classes].astype(np.float64))[..., 1:]
+    probabilities = _softmax(outputs[..., 4:5 + num_classes])[..., 1:]
     grades = 1.0 / (1.0 + np.exp(-outputs[..., 5 + num_classes].astype(np.float64)))
     for number in range(len(outputs)):
         candidates = np.flatnonzero(probabilities[number].max(axis=1) >= score_threshold)

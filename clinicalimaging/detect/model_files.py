@@ -75,11 +75,18 @@ def read_metadata(path):
 
 
 def save_detector(model, metadata, path):
-    """Write the model and its description atomically (a half-written file never has the final name)."""
+    """Write the model (architecture and weights, not the optimizer's state) and its description atomically.
+
+    A half-written file never has the final name.
+    """
+    import keras
+
     path = Path(path)
     partial = path.with_name(f".{path.stem}.partial.keras")
     try:
-        model.save(partial)
+        weights_only = type(model).from_config(model.get_config())  # uncompiled: no optimizer state in the file
+        weights_only.set_weights(model.get_weights())
+        weights_only.save(partial)
         with zipfile.ZipFile(partial, "a") as archive:
             archive.writestr(METADATA_MEMBER, json.dumps(metadata, indent=1, sort_keys=True))
         os.replace(partial, path)

@@ -16,12 +16,12 @@ class DetectParameters(Parameters):
     are the choices left at detection time.
     """
 
-    score_threshold: float = parameter(0.3, minimum=0.0, maximum=1.0,
+    score_threshold: float = parameter(0.15, minimum=0.0, maximum=1.0,
                                        help="Organs whose fused score is below this are not reported.")
     views: str = parameter("all", choices=("all", "axial"),
                            help="'all': detect on axial, coronal and sagittal slices and fuse the three; "
                                 "'axial': axial slices only (the paper).")
-    slice_score_threshold: float = parameter(0.2, minimum=0.0, maximum=1.0,
+    slice_score_threshold: float = parameter(0.1, minimum=0.0, maximum=1.0,
                                              help="Per-slice detections below this score do not count towards "
                                                   "an organ's run of slices.")
     min_slices: int = parameter(2, minimum=1, maximum=50,
