@@ -44,7 +44,8 @@ def test_detect_writes_one_roi_per_organ_and_the_table(tmp_path, tiny_detector):
         rows = list(csv.DictReader(table))
     assert list(rows[0]) == list(TABLE_COLUMNS)
     assert {row["organ"] for row in rows} == set(ORGANS)
-    rois = mrml.read_markups_list(tmp_path / "organs.mrk.json", scene=mrml.scene.create_standalone_scene())
+    scene, logics = mrml.scene.create_standalone_scene()  # a scene of its own: node names exactly the organs'
+    rois = mrml.read_markups_list(tmp_path / "organs.mrk.json", scene=scene)
     assert sorted(roi.GetName() for roi in rois) == sorted(ORGANS)
     for roi in rois:
         row = next(row for row in rows if row["organ"] == roi.GetName())

@@ -50,7 +50,8 @@ def test_axial_box_of_an_organ_despite_a_gap_an_outlier_and_a_spurious_detection
 def test_each_view_maps_slice_and_in_plane_axes_to_the_grid():
     for view in VIEW_AXES:
         found = view_boxes_3d(view, *as_arrays(ellipsoid_sections(view, ORGAN), cls=4))
-        np.testing.assert_allclose(found[4][0], ORGAN, atol=0.05)  # even slice counts miss the widest section
+        # Within 0.2 px: even slice counts miss the widest section, and in-plane edges are 10 % / 90 % quantiles.
+        np.testing.assert_allclose(found[4][0], ORGAN, atol=0.2)
 
 
 def test_short_runs_are_dropped_and_gaps_split_runs():
@@ -72,7 +73,7 @@ def test_classes_are_aggregated_separately():
     spleen = as_arrays(ellipsoid_sections("coronal", spleen_box, score=0.6), cls=2)
     found = view_boxes_3d("coronal", *(np.concatenate(pair) for pair in zip(liver, spleen)))
     assert sorted(found) == [1, 2]
-    np.testing.assert_allclose(found[2][0], spleen_box)
+    np.testing.assert_allclose(found[2][0], spleen_box, atol=0.1)  # in-plane edges are quantiles
     assert found[2][1] == pytest.approx(0.6)
     assert view_boxes_3d("axial", [], [], [], np.zeros((0, 4))) == {}
 

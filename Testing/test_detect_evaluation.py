@@ -46,7 +46,7 @@ def test_nested_disjoint_and_degenerate_boxes():
 @pytest.fixture(scope="module")
 def oblique_labels():
     phantom = make_phantom("ct", shape=(10, 36, 40), spacing=(3.5, 1.2, 0.7), oblique=True, seed=3)
-    volume, labels = phantom_volume(phantom, name="oblique")
+    volume, labels = phantom_volume(phantom, name="evaluation_oblique")
     yield phantom, labels
     for node in (volume, labels):
         node.GetScene().RemoveNode(node)

@@ -24,6 +24,8 @@ precision.
 import keras
 from keras import layers
 
+from .boxes import OUTPUT_LAYER_CANDIDATES
+
 #: VGG16's blocks: (convolutions, channels at width 1), and the name of each block's last convolution.
 VGG16_BLOCKS = ((2, 64), (2, 128), (3, 256), (3, 512), (3, 512))
 INPUT_CHANNELS = 2
@@ -74,8 +76,8 @@ def build_detector(*, num_classes, output_layers, boxes_per_layer, width=0.25, e
     inputs = keras.Input((None, None, INPUT_CHANNELS), name="slices")
     features = backbone_features(inputs, width)
     channels = enhance_channels or _channels(512, width)
-    depth_order = ("conv3_3", "conv4_3", "conv5_3", "fc7")
-    strides = {"conv3_3": 4, "conv4_3": 8, "conv5_3": 16, "fc7": 32}
+    depth_order = [candidate.name for candidate in OUTPUT_LAYER_CANDIDATES]
+    strides = {candidate.name: candidate.stride for candidate in OUTPUT_LAYER_CANDIDATES}
     chosen = sorted(output_layers, key=depth_order.index)
     enhanced, top, top_stride = {}, None, None
     for name in reversed(chosen):

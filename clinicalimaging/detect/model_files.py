@@ -130,15 +130,15 @@ def load_detector(path):
     Raises
     ------
     InputError
-        Keras missing (checked first: nothing works without it), file missing or corrupt.
+        File missing or corrupt, or Keras missing.
     """
+    metadata = read_metadata(path)
     try:
         import keras
     except ImportError:
         raise InputError("Organ detection needs Keras 3 and TensorFlow: install them with "
                          "'pip install clinicalimaging[detect]' (in Slicer, the OrganDetect module installs "
                          "them when you press Apply).") from None
-    metadata = read_metadata(path)
     try:
         model = keras.saving.load_model(path, compile=False)
     except Exception as error:  # Keras raises many types for a damaged archive

@@ -17,7 +17,8 @@ import numpy as np
 
 from ..errors import InputError
 from ..progress import report, subrange
-from .boxes import anchor_recall, choose_output_layers, default_boxes, kmeans_sizes, layer_box_sizes, mean_best_iou
+from .boxes import (OUTPUT_LAYER_CANDIDATES, anchor_recall, choose_output_layers, default_boxes, kmeans_sizes,
+                    layer_box_sizes, mean_best_iou)
 from .cases import grid_case
 from .organs import mirror_swaps
 from .parameters import VIEWS, TrainParameters
@@ -25,7 +26,7 @@ from .sampling import augmented_slice, training_slices, view_slice
 from .slices import slice_boxes
 from .targets import match_targets
 
-STRIDES = {"conv3_3": 4, "conv4_3": 8, "conv5_3": 16, "fc7": 32}
+STRIDES = {candidate.name: candidate.stride for candidate in OUTPUT_LAYER_CANDIDATES}
 
 
 @dataclasses.dataclass
