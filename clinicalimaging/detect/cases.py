@@ -7,8 +7,9 @@ import numpy as np
 
 from ..errors import InputError
 from ..phantom import make_phantom
-from .organs import PHANTOM_NAMES
-from .slices import body_midline_i, canonical_grid, guess_modality, network_input, normalise, resample_to_grid
+from .organs import PHANTOM_NAMES, covered_classes
+from .slices import (body_midline_i, canonical_grid, guess_modality, network_input, normalise, resample_to_grid,
+                     slice_boxes)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,6 +38,10 @@ class LabelledVolume:
     lesion_names: tuple = ()
 
 
+#: Class value of voxels whose organ class is unknown (a coarser label, see :func:`.organs.covered_classes`).
+UNKNOWN_CLASS = 255
+
+
 @dataclasses.dataclass(frozen=True)
 class GridCase:
     """A case on the canonical grid.
@@ -46,7 +51,8 @@ class GridCase:
     inputs : ndarray of float32, shape (K, J, I, 2)
         Normalised intensity and lateral coordinate.
     classes : ndarray of uint8, shape (K, J, I)
-        0 background, ``c + 1`` for class ``c``.
+        0 background, ``c + 1`` for class ``c``, :data:`UNKNOWN_CLASS` for voxels of a
+        coarser label that covers several classes.
     lesion : ndarray of bool or None
         Lesion voxels, None when the case has no lesion labels.
     grid : CanonicalGrid
@@ -93,13 +99,19 @@ def grid_case(volume, class_names, pixel_mm, modality="auto"):
     if labels.shape != np.shape(volume.image):
         raise InputError(f"Label map of '{volume.name}' has shape {labels.shape}, its image {np.shape(volume.image)}; "
                          "give label maps on the image's voxel grid.")
+    if len(class_names) >= UNKNOWN_CLASS:
+        raise InputError(f"A detector holds at most {UNKNOWN_CLASS - 1} organ classes; {len(class_names)} were "
+                         "asked for. Choose fewer with --organs.")
     by_name = {name: value for value, name in volume.label_names.items()}
     lookup = np.zeros(int(labels.max()) + 1 if labels.size else 1, np.uint8)
     for index, name in enumerate(class_names):
         if name in by_name and by_name[name] < len(lookup):
             lookup[by_name[name]] = index + 1
+    for value, name in volume.label_names.items():
+        if value < len(lookup) and covered_classes(name, class_names):
+            lookup[value] = UNKNOWN_CLASS
     lesion_values = [by_name[name] for name in volume.lesion_names if name in by_name and by_name[name] < len(lookup)]
-    if not lookup.any():
+    if not ((lookup > 0) & (lookup != UNKNOWN_CLASS)).any():
         raise InputError(f"Label map of '{volume.name}' holds none of the organs to train "
                          f"({', '.join(class_names[:6])}, ...); check --label-names and --organs.")
     inputs, grid, modality = grid_input(volume.image, volume.ijk_to_ras, pixel_mm, modality)
@@ -110,6 +122,28 @@ def grid_case(volume, class_names, pixel_mm, modality="auto"):
         lesion = resample_to_grid(np.isin(labels, lesion_values).astype(np.uint8), volume.ijk_to_ras, grid,
                                   labels=True).astype(bool)
     return GridCase(inputs, classes, lesion, grid, modality)
+
+
+def case_slice_boxes(class_slice):
+    """The organ boxes of one slice of :attr:`GridCase.classes`, and the box of its unknown-class voxels.
+
+    Parameters
+    ----------
+    class_slice : ndarray of uint8, shape (rows, columns)
+
+    Returns
+    -------
+    boxes : ndarray, shape (M, 4)
+        ``(x0, y0, x1, y1)`` pixel edges of each class present.
+    classes : ndarray of int, shape (M,)
+        Class index (0-based).
+    unknown : ndarray, shape (U, 4)
+        The bounding box of the :data:`UNKNOWN_CLASS` voxels (U is 0 or 1).
+    """
+    highest = int(class_slice[class_slice != UNKNOWN_CLASS].max(initial=0))
+    boxes, classes = slice_boxes(class_slice, range(1, highest + 1))
+    unknown, _ = slice_boxes(class_slice == UNKNOWN_CLASS, [1])
+    return boxes, classes, unknown
 
 
 def phantom_volumes(count, *, seed=0, shape=(48, 112, 112), spacing=(3.0, 2.5, 2.5)):

@@ -65,16 +65,21 @@ def slice_detections(outputs, anchors, num_classes, *, score_threshold, merge_io
     list of tuple (slice number in batch, class, score, box xyxy, grade probability)
     """
     found = []
-    probabilities = _softmax(outputs[..., 4:5 + num_classes])[..., 1:]
-    grades = 1.0 / (1.0 + np.exp(-outputs[..., 5 + num_classes].astype(np.float64)))
+    logits = outputs[..., 4:5 + num_classes]
+    # A class probability reaches the threshold only where the class logit exceeds the background's by
+    # log(threshold) (the softmax's denominator is at least exp(background logit)); most boxes fail this.
+    possible = logits[..., 1:].max(axis=-1) - logits[..., 0] >= np.log(max(score_threshold, 1e-12))
     for number in range(len(outputs)):
-        candidates = np.flatnonzero(probabilities[number].max(axis=1) >= score_threshold)
+        candidates = np.flatnonzero(possible[number])
+        probabilities = _softmax(logits[number, candidates])[:, 1:]
+        keep = probabilities.max(axis=1, initial=0.0) >= score_threshold
+        candidates, probabilities = candidates[keep], probabilities[keep]
         if not len(candidates):
             continue
+        grades = 1.0 / (1.0 + np.exp(-outputs[number, candidates, 5 + num_classes].astype(np.float64)))
         boxes = decode(outputs[number, candidates, :4], anchors[candidates])
         boxes = np.clip(boxes, 0, [limits[1], limits[0], limits[1], limits[0]])
-        scores = probabilities[number, candidates] * ((boxes[:, 2] - boxes[:, 0] >= 1)
-                                                      & (boxes[:, 3] - boxes[:, 1] >= 1))[:, None]
+        scores = probabilities * ((boxes[:, 2] - boxes[:, 0] >= 1) & (boxes[:, 3] - boxes[:, 1] >= 1))[:, None]
         for cls in np.unique(scores.argmax(axis=1)):
             column = scores[:, cls]
             order = np.argsort(-column)[:CANDIDATES_PER_CLASS]
@@ -86,7 +91,7 @@ def slice_detections(outputs, anchors, num_classes, *, score_threshold, merge_io
             weights = column[members]
             box = (boxes[members] * weights[:, None]).sum(axis=0) / weights.sum()
             found.append((number, int(cls), float(column[order[0]]), box,
-                          float(grades[number, candidates[members]] @ weights / weights.sum())))
+                          float(grades[members] @ weights / weights.sum())))
     return found
 
 

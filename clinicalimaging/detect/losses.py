@@ -5,7 +5,8 @@ Per slice, with P matched default boxes (SSD, Liu et al. 2016):
 - localisation: smooth L1 of the box offsets of the matched boxes;
 - classification: softmax cross-entropy of the matched boxes and of the
   ``negatives_per_positive * P`` background boxes with the highest loss (hard-negative
-  mining, 3:1 in SSD; :data:`EMPTY_SLICE_NEGATIVES` on a slice without organs);
+  mining, 3:1 in SSD; :data:`EMPTY_SLICE_NEGATIVES` on a slice without organs); boxes
+  whose class target is negative (ignored) are neither;
 - grade: binary cross-entropy of the grade logit of the matched boxes whose grade is
   known, times ``grade_weight``;
 
@@ -42,16 +43,18 @@ def detection_loss(num_classes, *, negatives_per_positive=3.0, grade_weight=0.5)
     """
     def loss(y_true, y_pred):
         y_pred = ops.cast(y_pred, "float32")
-        classes = ops.cast(y_true[..., 4], "int32")
+        target = ops.cast(y_true[..., 4], "int32")
+        known_class = ops.cast(target >= 0, "float32")
+        classes = ops.maximum(target, 0)
         positive = ops.cast(classes > 0, "float32")
         positives = ops.sum(positive, axis=1)
         localisation = ops.sum(ops.sum(smooth_l1(y_pred[..., :4] - y_true[..., :4]), axis=-1) * positive, axis=1)
         log_probabilities = ops.log_softmax(y_pred[..., 4:5 + num_classes], axis=-1)
         cross_entropy = -ops.sum(log_probabilities * ops.one_hot(classes, num_classes + 1), axis=-1)
-        negative_loss = ops.where(positive > 0, -1.0, cross_entropy)
+        negative_loss = ops.where(positive + (1.0 - known_class) > 0, -1.0, cross_entropy)
         rank = ops.argsort(ops.argsort(-negative_loss, axis=1), axis=1)
         wanted = ops.where(positives > 0, negatives_per_positive * positives, float(EMPTY_SLICE_NEGATIVES))
-        hard_negative = ops.cast(ops.cast(rank, "float32") < wanted[:, None], "float32") * (1.0 - positive)
+        hard_negative = ops.cast(ops.cast(rank, "float32") < wanted[:, None], "float32") * (known_class - positive)
         classification = ops.sum(cross_entropy * (positive + hard_negative), axis=1)
         known = positive * ops.cast(y_true[..., 5] >= 0, "float32")
         grade_logit = y_pred[..., 5 + num_classes]

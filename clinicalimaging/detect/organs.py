@@ -86,6 +86,29 @@ def _counterpart(name):
     return "_".join(tokens)
 
 
+def covered_classes(label_name, class_names):
+    """The classes a coarser label stands for: those named ``label_name`` + ``_`` + something.
+
+    A label map that marks the whole column as ``vertebrae`` (or both kidneys as
+    ``kidney``) holds the vertebrae (kidneys) without saying which is which; training
+    neither learns those voxels as an organ nor as background.
+
+    Parameters
+    ----------
+    label_name : str
+    class_names : sequence of str
+
+    Returns
+    -------
+    list of str
+        The covered classes in ``class_names`` order; empty when ``label_name`` is a
+        class itself.
+    """
+    if label_name in class_names:
+        return []
+    return [name for name in class_names if name.startswith(label_name + "_")]
+
+
 def mirror_swaps(class_names, *, offset=0):
     """The label values that trade places when an image is mirrored left to right.
 

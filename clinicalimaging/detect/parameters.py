@@ -66,6 +66,11 @@ class TrainParameters(Parameters):
                                                  "swapped when mirrored).")
     scale_jitter: float = parameter(0.15, minimum=0.0, maximum=0.5,
                                     help="Training slices are zoomed by a random factor in 1 +- this.")
+    aspect_jitter: float = parameter(0.1, minimum=0.0, maximum=0.5,
+                                     help="Training slices are also stretched along one axis and shrunk along the "
+                                          "other by a random factor in 1 +- this (body shapes differ).")
+    rotation_jitter: float = parameter(10.0, unit="degrees", minimum=0.0, maximum=45.0,
+                                       help="Training slices are rotated in-plane by a random angle in +- this.")
     intensity_jitter: float = parameter(0.1, minimum=0.0, maximum=0.5,
                                         help="Random contrast and brightness change of the normalised slices.")
     negatives_per_positive: float = parameter(3.0, minimum=0.5, maximum=20.0,

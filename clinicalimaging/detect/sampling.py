@@ -1,6 +1,7 @@
 """Training slices: which slices to learn from, and one augmented slice with its boxes (numpy and scipy).
 
-Augmentation: a random zoom (scale jitter), a random crop around the organs (or
+Augmentation: a random in-plane affine transform (zoom, stretch along one axis, small
+rotation: the scale, aspect and rotation jitter), a random crop around the organs (or
 padding) to the training size, with a set probability one of the seven other
 elements of the 8x dihedral augmentation of :mod:`clinicalimaging.preprocess`, and a
 random contrast and brightness change. A mirror flips the slice's columns: on axial
@@ -13,7 +14,7 @@ import numpy as np
 from scipy import ndimage
 
 from ..preprocess import AUGMENTATIONS, augment, augment_labels
-from .slices import slice_boxes
+from .cases import UNKNOWN_CLASS, case_slice_boxes
 from .targets import UNKNOWN_GRADE
 
 #: Of the slices without any organ, this fraction is kept as pure background examples.
@@ -38,7 +39,8 @@ def training_slices(cases, views, rng):
     for number, case in enumerate(cases):
         for view in views:
             axis = {"axial": 0, "coronal": 1, "sagittal": 2}[view]
-            shows = np.moveaxis(case.classes, axis, 0).reshape(case.classes.shape[axis], -1).any(axis=1)
+            organ = (case.classes > 0) & (case.classes != UNKNOWN_CLASS)
+            shows = np.moveaxis(organ, axis, 0).reshape(organ.shape[axis], -1).any(axis=1)
             empty = np.flatnonzero(~shows)
             keep = rng.random(len(empty)) < EMPTY_SLICE_FRACTION
             chosen.extend((number, view, int(index)) for index in np.r_[np.flatnonzero(shows), empty[keep]])
@@ -72,15 +74,13 @@ def augmented_slice(case, view, index, parameters, swaps, rng):
     classes : ndarray of int, shape (M,)
     grades : ndarray, shape (M,)
         1 / 0 lesion in the box or not, :data:`UNKNOWN_GRADE` without lesion labels.
+    unknown : ndarray, shape (U, 4)
+        The box of the voxels whose class is unknown (U is 0 or 1).
     """
     inputs = view_slice(case.inputs, view, index)
     classes = view_slice(case.classes, view, index)
     lesion = None if case.lesion is None else view_slice(case.lesion, view, index)
-    zoom = 1.0 + rng.uniform(-parameters.scale_jitter, parameters.scale_jitter)
-    if abs(zoom - 1.0) > 1e-3:
-        inputs = ndimage.zoom(inputs, (zoom, zoom, 1), order=1)
-        classes = ndimage.zoom(classes, zoom, order=0)
-        lesion = None if lesion is None else ndimage.zoom(lesion, zoom, order=0)
+    inputs, classes, lesion = jitter_geometry(inputs, classes, lesion, parameters, rng)
     inputs, classes, lesion = _crop(inputs, classes, lesion, parameters.crop_px, rng)
     if rng.random() < parameters.dihedral_probability:
         transform = AUGMENTATIONS[rng.integers(1, len(AUGMENTATIONS))]
@@ -94,13 +94,38 @@ def augmented_slice(case, view, index, parameters, swaps, rng):
     brightness = rng.uniform(-parameters.intensity_jitter, parameters.intensity_jitter)
     inputs = inputs.astype(np.float32, copy=True)
     inputs[..., 0] = inputs[..., 0] * contrast + brightness
-    boxes, box_classes = slice_boxes(classes, range(1, int(classes.max(initial=0)) + 1))
-    box_classes = box_classes.astype(np.int64)  # class c has value c + 1, so the index is the class
+    boxes, box_classes, unknown = case_slice_boxes(classes)
     if lesion is None:
         grades = np.full(len(boxes), UNKNOWN_GRADE)
     else:
         grades = np.array([float(lesion[int(y0):int(y1), int(x0):int(x1)].any()) for x0, y0, x1, y1 in boxes])
-    return inputs, boxes, box_classes, grades
+    return inputs, boxes, box_classes, grades, unknown
+
+
+def jitter_geometry(inputs, classes, lesion, parameters, rng):
+    """The slice zoomed, stretched and rotated about its centre by random amounts (bilinear; labels nearest)."""
+    zoom = 1.0 + rng.uniform(-parameters.scale_jitter, parameters.scale_jitter)
+    aspect = 1.0 + rng.uniform(-parameters.aspect_jitter, parameters.aspect_jitter)
+    angle = np.deg2rad(rng.uniform(-parameters.rotation_jitter, parameters.rotation_jitter))
+    scales = np.array([zoom * aspect, zoom / aspect])  # rows, columns
+    if np.allclose(scales, 1.0, atol=1e-3) and abs(angle) < 1e-3:
+        return inputs, classes, lesion
+    rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    to_input = rotation @ np.diag(1.0 / scales)  # output (row, column) offsets -> input offsets
+    shape_in = np.array(classes.shape, float)
+    shape_out = np.maximum(np.round(np.abs(np.diag(scales) @ rotation.T) @ shape_in).astype(int), 1)
+    offset = (shape_in - 1) / 2 - to_input @ ((shape_out - 1) / 2)
+
+    def warp(plane, order, mode="constant", fill=0.0):
+        return ndimage.affine_transform(plane, to_input, offset=offset, output_shape=tuple(shape_out), order=order,
+                                        mode=mode, cval=fill)
+
+    # Outside the slice: padding intensity; the lateral coordinate continues from the edge.
+    inputs = np.stack([warp(inputs[..., 0], 1, fill=PAD_INTENSITY), warp(inputs[..., 1], 1, mode="nearest")],
+                      axis=-1)
+    classes = warp(classes, 0)
+    lesion = None if lesion is None else warp(lesion.astype(np.uint8), 0).astype(bool)
+    return inputs, classes, lesion
 
 
 def _crop(inputs, classes, lesion, size, rng):

@@ -4,7 +4,8 @@ Matching follows SSD (Liu et al. 2016): each ground-truth box takes its best def
 box, then every default box whose IoU with a ground-truth box is at least the
 threshold takes the one it overlaps most. Matched boxes get the box offsets
 (:func:`clinicalimaging.detect.boxes.encode`), the organ's class and its grade; the
-others are background.
+others are background, except those lying mostly inside a region of unknown class
+(a label that covers several organs), which count as neither.
 """
 
 import numpy as np
@@ -13,9 +14,13 @@ from .boxes import box_iou, cxcywh_to_xyxy, encode
 
 #: Grade target of a box whose grade is not known (no grade loss).
 UNKNOWN_GRADE = -1.0
+#: Class target of a default box that is neither an organ nor background (no class loss).
+IGNORED_CLASS = -1.0
+#: A default box with at least this fraction of its area in an unknown-class region is ignored.
+UNKNOWN_COVER = 0.5
 
 
-def match_targets(anchors, gt_boxes, gt_classes, gt_grades=None, *, iou_threshold=0.5):
+def match_targets(anchors, gt_boxes, gt_classes, gt_grades=None, *, iou_threshold=0.5, unknown_boxes=None):
     """The target of every default box for one slice.
 
     Parameters
@@ -29,14 +34,20 @@ def match_targets(anchors, gt_boxes, gt_classes, gt_grades=None, *, iou_threshol
     gt_grades : ndarray, shape (M,), optional
         1 lesion present, 0 absent, :data:`UNKNOWN_GRADE` unknown; default unknown.
     iou_threshold : float
+    unknown_boxes : ndarray, shape (U, 4), optional
+        ``(x0, y0, x1, y1)`` of regions whose organ class is unknown.
 
     Returns
     -------
     ndarray of float32, shape (N, 6)
-        Offsets (4), class (0 background, ``c + 1`` for class c), grade.
+        Offsets (4), class (0 background, ``c + 1`` for class c, :data:`IGNORED_CLASS`
+        for an unmatched box mostly inside an unknown region), grade.
     """
     targets = np.zeros((len(anchors), 6), np.float32)
     targets[:, 5] = UNKNOWN_GRADE
+    if unknown_boxes is not None and len(unknown_boxes):
+        targets[_area_inside(cxcywh_to_xyxy(anchors), np.asarray(unknown_boxes, float)) >= UNKNOWN_COVER, 4] = \
+            IGNORED_CLASS
     if len(gt_boxes) == 0:
         return targets
     gt_boxes = np.asarray(gt_boxes, np.float64)
@@ -52,3 +63,12 @@ def match_targets(anchors, gt_boxes, gt_classes, gt_grades=None, *, iou_threshol
     targets[index, 4] = np.asarray(gt_classes)[best_gt[index]] + 1
     targets[index, 5] = grades[best_gt[index]]
     return targets
+
+
+def _area_inside(boxes, regions):
+    """Largest fraction of each box's area inside one of the regions, both ``(x0, y0, x1, y1)``; shape (N,)."""
+    low = np.maximum(boxes[:, None, :2], regions[None, :, :2])
+    high = np.minimum(boxes[:, None, 2:], regions[None, :, 2:])
+    inside = np.clip(high - low, 0, None).prod(axis=-1)
+    area = np.maximum((boxes[:, 2:] - boxes[:, :2]).prod(axis=-1), 1e-9)
+    return (inside / area[:, None]).max(axis=1)

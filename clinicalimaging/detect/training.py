@@ -19,11 +19,10 @@ from ..errors import InputError
 from ..progress import report, subrange
 from .boxes import (OUTPUT_LAYER_CANDIDATES, anchor_recall, choose_output_layers, default_boxes, kmeans_sizes,
                     layer_box_sizes, mean_best_iou)
-from .cases import grid_case
+from .cases import UNKNOWN_CLASS, case_slice_boxes, grid_case
 from .organs import mirror_swaps
 from .parameters import VIEWS, TrainParameters
 from .sampling import augmented_slice, training_slices, view_slice
-from .slices import slice_boxes
 from .targets import match_targets
 
 STRIDES = {candidate.name: candidate.stride for candidate in OUTPUT_LAYER_CANDIDATES}
@@ -62,7 +61,7 @@ def box_layout(cases, clusters, seed):
         for view in VIEWS:
             axis = {"axial": 0, "coronal": 1, "sagittal": 2}[view]
             for index in range(case.classes.shape[axis]):
-                boxes, _ = slice_boxes(view_slice(case.classes, view, index), range(1, int(case.classes.max()) + 1))
+                boxes, _, _ = case_slice_boxes(view_slice(case.classes, view, index))
                 sizes.append(boxes[:, 2:] - boxes[:, :2])
     sizes = np.concatenate(sizes) if sizes else np.zeros((0, 2))
     sizes = sizes[(sizes >= 2).all(axis=1)]
@@ -104,9 +103,10 @@ def _batches(cases, samples, anchors, parameters, swaps, seed):
             inputs, targets = [], []
             for number in rng.integers(0, len(samples), parameters.batch_size):
                 case, view, index = samples[number]
-                image, boxes, classes, grades = augmented_slice(cases[case], view, index, parameters, swaps, rng)
+                image, boxes, classes, grades, unknown = augmented_slice(cases[case], view, index, parameters, swaps,
+                                                                         rng)
                 inputs.append(image)
-                targets.append(match_targets(anchors, boxes, classes, grades))
+                targets.append(match_targets(anchors, boxes, classes, grades, unknown_boxes=unknown))
             return np.stack(inputs), np.stack(targets)
 
         def on_epoch_end(self):
@@ -215,4 +215,4 @@ def train_detector(volumes, class_names, parameters=None, *, init=None, command=
 def _case_summary(volume, case, class_names):
     present = np.unique(case.classes)
     return {"name": volume.name, "shape": list(np.shape(volume.image)), "modality": case.modality,
-            "organs": [class_names[value - 1] for value in present if value > 0]}
+            "organs": [class_names[value - 1] for value in present if 0 < value != UNKNOWN_CLASS]}
