@@ -8,8 +8,11 @@ docs/segmentation.md (sections of the same names):
    manual-or-processed rule;
 2. linear interpolation along K to near-isotropic spacing, masks through signed
    distances (:mod:`.resample`);
-3. rough 3-D segmentation by a threshold level set started from the preprocessed
-   mask (:mod:`.levelset`);
+3. rough 3-D segmentation by a level set started from the preprocessed mask, its
+   speed the outline's intensity range or, for a structure of several tissues, an
+   intensity model learnt inside and around the outline (:mod:`.levelset`,
+   :mod:`.region_model`), then limited slice by slice beyond the outlined slices
+   (:mod:`.through_plane`);
 4. per-voxel 2-D + 3-D features (:mod:`.features`) of the voxels in a band around the
    rough surface and of training voxels sampled from the rough interior and a shell
    outside it, labelled by the rough result (plus the user's scribbles);
@@ -34,13 +37,17 @@ from ..preprocess import RoiBox, refine_lesion_mask
 from ..progress import report, subrange
 from ..validation import as_scalar_volume, check_spacing, on_image_grid
 from .features import voxel_features
-from .levelset import rough_segmentation, signed_distance_to_surface
+from .levelset import lesion_intensity_range, region_segmentation, rough_segmentation, signed_distance_to_surface
 from .parameters import SegmentParameters
 from .postprocess import clean_mask
+from .region_model import log_likelihood_ratio, outline_samples
+from .through_plane import limit_through_plane
 from .resample import image_back_to_grid, isotropic_spacing, mask_back_to_grid, resample_image_z, resample_mask_z
 
 #: Slices the level set needs after interpolation to near-isotropic voxels.
 MINIMUM_SLICES = 4
+#: ``rough_model="auto"`` takes the threshold speed when its range holds this fraction of the outline's voxels.
+AUTO_COVERAGE = 0.75
 #: Label values of a seed (scribble) map.
 LESION_SEED, BACKGROUND_SEED = 1, 2
 
@@ -120,10 +127,11 @@ def segment_lesion(image, points_kji, spacing=(1.0, 1.0, 1.0), parameters: Segme
     initial_iso, _ = resample_mask_z(initial[roi.slices], spacing, target_spacing)
 
     report(progress, 0.1, "Level set")
-    rough_iso = rough_segmentation(image_iso, initial_iso, spacing_iso, iterations=parameters.level_set_iterations,
-                                   curvature=parameters.level_set_curvature,
-                                   threshold_cap=parameters.level_set_threshold_cap,
-                                   progress=subrange(progress, 0.1, 0.25))
+    rough_iso = _rough(image_iso, initial_iso, spacing_iso, crop, initial[roi.slices], spacing, parameters,
+                       subrange(progress, 0.1, 0.25))
+    if parameters.through_plane_slope > 0:
+        rough_iso = _limited_through_plane(rough_iso, spacing_iso, initial[roi.slices].any(axis=(1, 2)), crop.shape,
+                                           spacing, parameters.through_plane_slope)
     distance = signed_distance_to_surface(rough_iso, spacing_iso)
     # Small lesions: keep a confident interior by narrowing the band to half the lesion's depth.
     half_width = min(parameters.band_mm, 0.5 * float(distance.max()))
@@ -170,6 +178,59 @@ def segment_lesion(image, points_kji, spacing=(1.0, 1.0, 1.0), parameters: Segme
         feature_importance=tuple(importance))
     report(progress, 1.0, "Segmentation done")
     return result
+
+
+def rough_model_for(crop, initial_crop, spacing, parameters):
+    """The rough step's speed: ``parameters.rough_model``, or for ``"auto"`` the one that fits the outline.
+
+    ``"auto"`` takes the threshold speed when its intensity range holds at least
+    :data:`AUTO_COVERAGE` of the voxels inside the outline (a structure of one tissue),
+    and the region model otherwise (several tissues: a contrast-filled chamber in a
+    darker wall, an enhancing rim).
+
+    Returns
+    -------
+    str
+        ``"threshold"`` or ``"region"``.
+    """
+    if parameters.rough_model != "auto":
+        return parameters.rough_model
+    inside, _ = outline_samples(crop, initial_crop, spacing)
+    lower, upper, _ = lesion_intensity_range(crop, initial_crop, spacing,
+                                             threshold_cap=parameters.level_set_threshold_cap)
+    coverage = float(((inside >= lower) & (inside <= upper)).mean())
+    return "threshold" if coverage >= AUTO_COVERAGE else "region"
+
+
+def _rough(image_iso, initial_iso, spacing_iso, crop, initial_crop, spacing, parameters, progress):
+    """The rough segmentation on the near-isotropic crop, by the chosen speed (:func:`rough_model_for`)."""
+    initial_crop = initial_crop.astype(bool)
+    if rough_model_for(crop, initial_crop, spacing, parameters) == "region":
+        # The intensity model learns from the outlined slices as acquired, not from interpolated ones.
+        inside, outside = outline_samples(crop, initial_crop, spacing)
+        return region_segmentation(log_likelihood_ratio(image_iso, inside, outside), initial_iso, spacing_iso,
+                                   iterations=parameters.level_set_iterations,
+                                   curvature=parameters.level_set_curvature, progress=progress)
+    return rough_segmentation(image_iso, initial_iso, spacing_iso, iterations=parameters.level_set_iterations,
+                              curvature=parameters.level_set_curvature,
+                              threshold_cap=parameters.level_set_threshold_cap, progress=progress)
+
+
+def _limited_through_plane(rough_iso, spacing_iso, outlined, crop_shape, spacing, slope):
+    """The rough mask after :func:`.through_plane.limit_through_plane` on the acquired slices, back on the fine grid.
+
+    Where the rule removed something, the fine slices keep only what the shape-based
+    interpolation of the limited acquired slices allows.
+    """
+    acquired = mask_back_to_grid(rough_iso, spacing_iso, crop_shape, spacing).astype(bool)
+    limited = limit_through_plane(acquired, outlined, spacing, slope=slope)
+    if np.array_equal(limited, acquired):
+        return rough_iso
+    if not limited.any():
+        return np.zeros_like(rough_iso)
+    allowed = limited if tuple(spacing_iso) == tuple(spacing) else \
+        resample_mask_z(limited, spacing, spacing_iso[0])[0].astype(bool)
+    return (rough_iso.astype(bool) & allowed).view(np.uint8)
 
 
 def roi_margin_z_mm(points_kji, spacing, parameters):

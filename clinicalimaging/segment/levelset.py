@@ -135,31 +135,110 @@ def rough_segmentation(image, initial_mask, spacing, *, iterations=200, curvatur
     if not inside.any():
         raise InputError("The initial mask of the level set is empty: outline the lesion first.")
     report(progress, 0.0, "Level set: initialising")
+    lower, upper, unit = lesion_intensity_range(volume, inside, spacing, threshold_sigmas=threshold_sigmas,
+                                                threshold_cap=threshold_cap, smoothing_mm=smoothing_mm)
     # ITK's sparse-field front never takes in the image's outermost voxels: a lesion cut by the crop (an organ
     # leaving the volume) would lose its last slice. One replicated voxel on every side gives it room.
     volume, inside = np.pad(volume, 1, mode="edge"), np.pad(inside, 1, mode="edge")
-    distance = signed_distance_to_surface(_thickened_where_one_voxel_thick(inside), spacing)
-    initial = _sitk_image(distance, spacing)
     feature = _sitk_image(volume, spacing)
     if smoothing_mm > 0:
         feature = sitk.SmoothingRecursiveGaussian(feature, smoothing_mm)
-    lower, upper, unit = _lesion_intensity_range(volume, sitk.GetArrayViewFromImage(feature),
-                                                 _in_plane_signed_distance(inside, spacing), threshold_sigmas,
-                                                 threshold_cap)
     # ITK's threshold speed is in the image's intensity unit and its curvature term is not: in units of the seed's
     # standard deviation their balance, and so the result, do not depend on how the image is scaled.
-    feature = sitk.Cast(feature / unit, sitk.sitkFloat32)
+    result = _evolve(inside, sitk.Cast(feature / unit, sitk.sitkFloat32), spacing, lower / unit, upper / unit,
+                     iterations, curvature, progress)
+    report(progress, 1.0, "Level set: done")
+    return result
+
+
+def lesion_intensity_range(image, initial_mask, spacing, *, threshold_sigmas=2.5, threshold_cap=0.5,
+                           smoothing_mm=0.5):
+    """The intensity range of :func:`rough_segmentation`'s threshold speed.
+
+    Parameters
+    ----------
+    image : (K, J, I) ndarray
+    initial_mask : (K, J, I) ndarray of bool
+    spacing : sequence of 3 float
+        mm, KJI.
+    threshold_sigmas, threshold_cap, smoothing_mm
+        As in :func:`rough_segmentation`.
+
+    Returns
+    -------
+    lower, upper : float
+        The range, in the image's intensity unit.
+    sigma : float
+        The seed's standard deviation (1 for a constant seed).
+    """
+    feature = _sitk_image(image, spacing)
+    if smoothing_mm > 0:
+        feature = sitk.SmoothingRecursiveGaussian(feature, smoothing_mm)
+    return _lesion_intensity_range(np.asarray(image), sitk.GetArrayViewFromImage(feature),
+                                   _in_plane_signed_distance(initial_mask, spacing), threshold_sigmas, threshold_cap)
+
+
+def region_segmentation(log_ratio, initial_mask, spacing, *, iterations=600, curvature=0.05, smoothing_mm=0.5,
+                        evidence=0.5, progress=None):
+    """Evolve a level set from an initial mask over a log-likelihood-ratio map: grow where it is high enough.
+
+    The speed is ``ThresholdSegmentationLevelSetImageFilter``'s with the range
+    ``[evidence, 2 L + 1]`` of the ratio (``L`` its clip limit): the front advances at
+    a speed of the ratio minus ``evidence`` (in nats) where the structure's intensity
+    model is clearly the likelier and retreats elsewhere; the curvature term keeps it
+    from leaking through thin gaps.
+
+    Parameters
+    ----------
+    log_ratio : (K, J, I) array_like
+        :func:`clinicalimaging.segment.region_model.log_likelihood_ratio` of the crop.
+    initial_mask : (K, J, I) array_like
+    spacing : sequence of 3 float
+        mm, KJI.
+    iterations, curvature, smoothing_mm, progress
+        As in :func:`rough_segmentation`.
+    evidence : float
+        Nats by which the structure's model must beat the surroundings' for the front
+        to advance (0.5: 1.6 times as likely; 0 lets tissues merely commoner inside
+        than in the ring join, which leaks into organs of the same density).
+
+    Returns
+    -------
+    (K, J, I) ndarray of uint8
+    """
+    from .region_model import LLR_LIMIT
+
+    ratio = as_scalar_volume(log_ratio, name="log-likelihood ratio")
+    inside = as_binary_mask(initial_mask, name="initial mask")
+    spacing = check_spacing(spacing)
+    if inside.shape != ratio.shape:
+        raise InputError(f"The initial mask (shape {inside.shape}) does not match the map (shape {ratio.shape}).")
+    if not inside.any():
+        raise InputError("The initial mask of the level set is empty: outline the lesion first.")
+    report(progress, 0.0, "Level set: initialising")
+    ratio, inside = np.pad(ratio, 1, mode="edge"), np.pad(inside, 1, mode="edge")
+    feature = _sitk_image(ratio, spacing)
+    if smoothing_mm > 0:
+        feature = sitk.SmoothingRecursiveGaussian(feature, smoothing_mm)
+    result = _evolve(inside, sitk.Cast(feature, sitk.sitkFloat32), spacing, evidence, 2 * LLR_LIMIT + 1, iterations,
+                     curvature, progress)
+    report(progress, 1.0, "Level set: done")
+    return result
+
+
+def _evolve(inside, feature, spacing, lower, upper, iterations, curvature, progress):
+    """The threshold level set from the padded mask ``inside`` over ``feature``; the mask without its padding."""
+    distance = signed_distance_to_surface(_thickened_where_one_voxel_thick(inside), spacing)
     level_set = sitk.ThresholdSegmentationLevelSetImageFilter()
-    level_set.SetLowerThreshold(lower / unit)
-    level_set.SetUpperThreshold(upper / unit)
+    level_set.SetLowerThreshold(float(lower))
+    level_set.SetUpperThreshold(float(upper))
     level_set.SetMaximumRMSError(MAXIMUM_RMS_CHANGE)
     level_set.SetNumberOfIterations(int(iterations))
     level_set.SetCurvatureScaling(float(curvature))
     level_set.SetPropagationScaling(1.0)
     level_set.ReverseExpansionDirectionOn()
-    result = sitk.GetArrayFromImage(_execute(level_set, initial, feature, progress))[1:-1, 1:-1, 1:-1] > 0
-    report(progress, 1.0, "Level set: done")
-    return result.view(np.uint8)
+    result = sitk.GetArrayFromImage(_execute(level_set, _sitk_image(distance, spacing), feature, progress))
+    return (result[1:-1, 1:-1, 1:-1] > 0).view(np.uint8)
 
 
 def _thickened_where_one_voxel_thick(inside):

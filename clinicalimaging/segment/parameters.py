@@ -27,6 +27,17 @@ class SegmentParameters(Parameters):
     disk_radius_px: int = parameter(5, unit="px", minimum=0, maximum=20,
                                     help="Radius of the disk for opening, closing and hole filling of the "
                                          "lesion mask (the paper's 5 pixels).")
+    rough_model: str = parameter("auto", choices=("auto", "threshold", "region"),
+                                 help="Speed of the rough level set: 'threshold', the outline's intensity range "
+                                      "(mean +- 2.5 sd, capped towards the surroundings); 'region', the "
+                                      "log-likelihood ratio of intensity histograms learnt inside the outline and "
+                                      "in a ring around it (structures of several tissues); 'auto', threshold "
+                                      "when its range holds 75 % of the outline's voxels, else region.")
+    through_plane_slope: float = parameter(1.5, minimum=0.0, maximum=20.0,
+                                           help="Through-plane discipline of the rough step: beyond the outlined "
+                                                "slices a slice keeps only the parts of its region that overlap the "
+                                                "slice before, grown by at most this times the slice spacing "
+                                                "in-plane; 0 switches the rule off.")
     level_set_iterations: int = parameter(600, minimum=1, maximum=5000,
                                           help="Most iterations of the threshold level set (rough segmentation); "
                                                "a lesion far above or below the outline needs many.")

@@ -1,0 +1,58 @@
+"""Through-plane discipline: beyond the outlined slices each slice continues the one before, or ends."""
+
+import numpy as np
+
+from clinicalimaging.segment.through_plane import limit_through_plane
+
+SPACING = (2.0, 1.0, 1.0)  # reach 3 px per slice at the default slope 1.5
+
+
+def disk(shape, centre, radius):
+    j, i = np.ogrid[:shape[0], :shape[1]]
+    return np.hypot(j - centre[0], i - centre[1]) <= radius
+
+
+def stack(*planes):
+    return np.stack(planes)
+
+
+def test_a_shrinking_structure_is_kept_whole():
+    planes = [disk((40, 40), (20, 20), r) for r in (4, 7, 10, 7, 4)]
+    mask = stack(*planes)
+    outlined = np.array([False, False, True, False, False])
+    np.testing.assert_array_equal(limit_through_plane(mask, outlined, SPACING), mask)
+
+
+def test_a_jump_sideways_is_dropped_and_everything_beyond_it():
+    centre = disk((40, 40), (20, 10), 6)
+    aside = disk((40, 40), (20, 30), 6)  # no overlap with the slice before
+    mask = stack(centre, centre, aside, aside)
+    limited = limit_through_plane(mask, np.array([True, False, False, False]), SPACING)
+    assert limited[1].sum() == centre.sum()
+    assert not limited[2].any() and not limited[3].any()
+
+
+def test_a_region_filling_the_next_slice_is_cut_to_reach_of_the_one_before():
+    small = disk((40, 40), (20, 20), 4)
+    full = np.ones((40, 40), bool)
+    limited = limit_through_plane(stack(small, full), np.array([True, False]), SPACING)
+    assert (limited[1] <= disk((40, 40), (20, 20), 7.5)).all()  # radius 4 + 3 px reach
+    assert (limited[1] >= disk((40, 40), (20, 20), 6.5)).all()
+
+
+def test_of_two_parts_only_the_one_continuing_the_structure_stays():
+    previous = disk((40, 40), (20, 12), 6)
+    continuing = disk((40, 40), (20, 13), 6)
+    neighbour = disk((40, 40), (20, 32), 4)
+    limited = limit_through_plane(stack(previous, continuing | neighbour), np.array([True, False]), SPACING)
+    np.testing.assert_array_equal(limited[1], continuing)
+
+
+def test_slices_between_outlines_and_below_are_handled_both_ways():
+    centre = disk((40, 40), (20, 20), 5)
+    aside = disk((40, 40), (20, 33), 4)
+    mask = stack(aside, centre, aside, centre, aside)  # outlined slices 1 and 3
+    limited = limit_through_plane(mask, np.array([False, True, False, True, False]), SPACING)
+    assert limited[2].sum() == aside.sum()  # between the outlines: untouched
+    assert not limited[0].any() and not limited[4].any()
+    assert limit_through_plane(mask, np.zeros(5, bool), SPACING).sum() == mask.sum()
