@@ -39,6 +39,7 @@ from ..validation import as_scalar_volume, check_spacing, on_image_grid
 from .features import voxel_features
 from .levelset import lesion_intensity_range, region_segmentation, rough_segmentation, signed_distance_to_surface
 from .parameters import SegmentParameters
+from .multiresolution import REFINE_ITERATIONS, block_mean, coarsening_factor, upsampled
 from .postprocess import clean_mask
 from .region_model import log_likelihood_ratio, outline_samples
 from .through_plane import limit_through_plane
@@ -203,17 +204,39 @@ def rough_model_for(crop, initial_crop, spacing, parameters):
 
 
 def _rough(image_iso, initial_iso, spacing_iso, crop, initial_crop, spacing, parameters, progress):
-    """The rough segmentation on the near-isotropic crop, by the chosen speed (:func:`rough_model_for`)."""
-    initial_crop = initial_crop.astype(bool)
+    """The rough segmentation on the near-isotropic crop, by the chosen speed (:func:`rough_model_for`).
+
+    Large structures are segmented coarse to fine (:mod:`.multiresolution`).
+    """
+    initial_crop, initial_iso = initial_crop.astype(bool), initial_iso.astype(bool)
     if rough_model_for(crop, initial_crop, spacing, parameters) == "region":
         # The intensity model learns from the outlined slices as acquired, not from interpolated ones.
         inside, outside = outline_samples(crop, initial_crop, spacing)
-        return region_segmentation(log_likelihood_ratio(image_iso, inside, outside), initial_iso, spacing_iso,
-                                   iterations=parameters.level_set_iterations,
-                                   curvature=parameters.level_set_curvature, progress=progress)
-    return rough_segmentation(image_iso, initial_iso, spacing_iso, iterations=parameters.level_set_iterations,
-                              curvature=parameters.level_set_curvature,
-                              threshold_cap=parameters.level_set_threshold_cap, progress=progress)
+        feature = log_likelihood_ratio(image_iso, inside, outside)
+
+        def evolve(image, start, grid_spacing, iterations, step_progress):
+            return region_segmentation(image, start, grid_spacing, iterations=iterations,
+                                       curvature=parameters.level_set_curvature, progress=step_progress)
+    else:
+        feature = image_iso
+        intensity_range = lesion_intensity_range(image_iso, initial_iso, spacing_iso,
+                                                 threshold_cap=parameters.level_set_threshold_cap)
+
+        def evolve(image, start, grid_spacing, iterations, step_progress):
+            return rough_segmentation(image, start, grid_spacing, iterations=iterations,
+                                      curvature=parameters.level_set_curvature, intensity_range=intensity_range,
+                                      progress=step_progress)
+
+    factor = coarsening_factor(initial_iso, spacing_iso)
+    if factor == 1:
+        return evolve(feature, initial_iso, spacing_iso, parameters.level_set_iterations, progress)
+    coarse_spacing = tuple(value * factor for value in spacing_iso)
+    coarse = evolve(block_mean(feature, factor), block_mean(initial_iso, factor) > 0, coarse_spacing,
+                    parameters.level_set_iterations, subrange(progress, 0.0, 0.7))
+    if not coarse.any():
+        return np.zeros(image_iso.shape, np.uint8)
+    return evolve(feature, upsampled(coarse, factor, image_iso.shape), spacing_iso,
+                  min(REFINE_ITERATIONS, parameters.level_set_iterations), subrange(progress, 0.7, 1.0))
 
 
 def _limited_through_plane(rough_iso, spacing_iso, outlined, crop_shape, spacing, slope):

@@ -67,7 +67,8 @@ def signed_distance_to_surface(mask, spacing):
 
 
 def rough_segmentation(image, initial_mask, spacing, *, iterations=200, curvature=0.05,
-                       threshold_sigmas=2.5, threshold_cap=0.5, smoothing_mm=0.5, progress=None):
+                       threshold_sigmas=2.5, threshold_cap=0.5, smoothing_mm=0.5, intensity_range=None,
+                       progress=None):
     """Evolve a level set from an initial mask to the lesion's boundary.
 
     The lesion's intensity range is the seed's mean -/+ ``threshold_sigmas``
@@ -110,6 +111,10 @@ def rough_segmentation(image, initial_mask, spacing, *, iterations=200, curvatur
     smoothing_mm : float
         Standard deviation (mm) of the Gaussian applied to the image before the
         threshold speed; 0 for none.
+    intensity_range : tuple of 3 float, optional
+        ``(lower, upper, sigma)`` of :func:`lesion_intensity_range`, when the range
+        comes from another grid or mask (e.g. coarse-to-fine); default computed here
+        from ``initial_mask``.
     progress : callable, optional
         ``progress(fraction, message)``; may raise :class:`~clinicalimaging.Cancelled`.
 
@@ -135,8 +140,9 @@ def rough_segmentation(image, initial_mask, spacing, *, iterations=200, curvatur
     if not inside.any():
         raise InputError("The initial mask of the level set is empty: outline the lesion first.")
     report(progress, 0.0, "Level set: initialising")
-    lower, upper, unit = lesion_intensity_range(volume, inside, spacing, threshold_sigmas=threshold_sigmas,
-                                                threshold_cap=threshold_cap, smoothing_mm=smoothing_mm)
+    lower, upper, unit = intensity_range or lesion_intensity_range(
+        volume, inside, spacing, threshold_sigmas=threshold_sigmas, threshold_cap=threshold_cap,
+        smoothing_mm=smoothing_mm)
     # ITK's sparse-field front never takes in the image's outermost voxels: a lesion cut by the crop (an organ
     # leaving the volume) would lose its last slice. One replicated voxel on every side gives it room.
     volume, inside = np.pad(volume, 1, mode="edge"), np.pad(inside, 1, mode="edge")
