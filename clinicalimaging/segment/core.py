@@ -33,7 +33,7 @@ import dataclasses
 import numpy as np
 
 from ..errors import InputError
-from ..preprocess import RoiBox, refine_lesion_mask
+from ..preprocess import RoiBox, outline_mask, refine_lesion_mask
 from ..progress import report, subrange
 from ..validation import as_scalar_volume, check_spacing, on_image_grid
 from .features import voxel_features
@@ -128,11 +128,15 @@ def segment_lesion(image, points_kji, spacing=(1.0, 1.0, 1.0), parameters: Segme
     initial_iso, _ = resample_mask_z(initial[roi.slices], spacing, target_spacing)
 
     report(progress, 0.1, "Level set")
-    rough_iso = _rough(image_iso, initial_iso, spacing_iso, crop, initial[roi.slices], spacing, parameters,
-                       subrange(progress, 0.1, 0.25))
+    # The intensity statistics come from the user's own outline on the slices as acquired: Otsu's processed region
+    # can take in tissue beside the lesion, and interpolated slices carry no information of their own.
+    rough_iso = _rough(image_iso, initial_iso, spacing_iso, crop, outline_mask(points_kji, volume.shape)[roi.slices],
+                       spacing, parameters, subrange(progress, 0.1, 0.25))
     if parameters.through_plane_slope > 0:
-        rough_iso = _limited_through_plane(rough_iso, spacing_iso, initial[roi.slices].any(axis=(1, 2)), crop.shape,
-                                           spacing, parameters.through_plane_slope)
+        # The preprocessed outline is the user's boundary on the outlined slices (or the paper's processed region
+        # where that reached beyond it).
+        rough_iso = _limited_through_plane(rough_iso, spacing_iso, initial[roi.slices], crop.shape, spacing,
+                                           parameters.through_plane_slope)
     distance = signed_distance_to_surface(rough_iso, spacing_iso)
     # Small lesions: keep a confident interior by narrowing the band to half the lesion's depth.
     half_width = min(parameters.band_mm, 0.5 * float(distance.max()))
@@ -181,7 +185,7 @@ def segment_lesion(image, points_kji, spacing=(1.0, 1.0, 1.0), parameters: Segme
     return result
 
 
-def rough_model_for(crop, initial_crop, spacing, parameters):
+def rough_model_for(crop, outline_crop, spacing, parameters):
     """The rough step's speed: ``parameters.rough_model``, or for ``"auto"`` the one that fits the outline.
 
     ``"auto"`` takes the threshold speed when its intensity range holds at least
@@ -196,22 +200,23 @@ def rough_model_for(crop, initial_crop, spacing, parameters):
     """
     if parameters.rough_model != "auto":
         return parameters.rough_model
-    inside, _ = outline_samples(crop, initial_crop, spacing)
-    lower, upper, _ = lesion_intensity_range(crop, initial_crop, spacing,
+    inside, _ = outline_samples(crop, outline_crop, spacing)
+    lower, upper, _ = lesion_intensity_range(crop, outline_crop, spacing,
                                              threshold_cap=parameters.level_set_threshold_cap)
     coverage = float(((inside >= lower) & (inside <= upper)).mean())
     return "threshold" if coverage >= AUTO_COVERAGE else "region"
 
 
-def _rough(image_iso, initial_iso, spacing_iso, crop, initial_crop, spacing, parameters, progress):
+def _rough(image_iso, initial_iso, spacing_iso, crop, outline_crop, spacing, parameters, progress):
     """The rough segmentation on the near-isotropic crop, by the chosen speed (:func:`rough_model_for`).
 
-    Large structures are segmented coarse to fine (:mod:`.multiresolution`).
+    The level set starts from the preprocessed mask ``initial_iso``; the speed's
+    statistics come from the outline's own region ``outline_crop`` on the acquired
+    slices. Large structures are segmented coarse to fine (:mod:`.multiresolution`).
     """
-    initial_crop, initial_iso = initial_crop.astype(bool), initial_iso.astype(bool)
-    if rough_model_for(crop, initial_crop, spacing, parameters) == "region":
-        # The intensity model learns from the outlined slices as acquired, not from interpolated ones.
-        inside, outside = outline_samples(crop, initial_crop, spacing)
+    outline_crop, initial_iso = outline_crop.astype(bool), initial_iso.astype(bool)
+    if rough_model_for(crop, outline_crop, spacing, parameters) == "region":
+        inside, outside = outline_samples(crop, outline_crop, spacing)
         feature = log_likelihood_ratio(image_iso, inside, outside)
 
         def evolve(image, start, grid_spacing, iterations, step_progress):
@@ -219,7 +224,8 @@ def _rough(image_iso, initial_iso, spacing_iso, crop, initial_crop, spacing, par
                                        curvature=parameters.level_set_curvature, progress=step_progress)
     else:
         feature = image_iso
-        intensity_range = lesion_intensity_range(image_iso, initial_iso, spacing_iso,
+        outline_iso = resample_mask_z(outline_crop, spacing, spacing_iso[0])[0].astype(bool)
+        intensity_range = lesion_intensity_range(image_iso, outline_iso, spacing_iso,
                                                  threshold_cap=parameters.level_set_threshold_cap)
 
         def evolve(image, start, grid_spacing, iterations, step_progress):
@@ -239,14 +245,14 @@ def _rough(image_iso, initial_iso, spacing_iso, crop, initial_crop, spacing, par
                   min(REFINE_ITERATIONS, parameters.level_set_iterations), subrange(progress, 0.7, 1.0))
 
 
-def _limited_through_plane(rough_iso, spacing_iso, outlined, crop_shape, spacing, slope):
+def _limited_through_plane(rough_iso, spacing_iso, outline_mask, crop_shape, spacing, slope):
     """The rough mask after :func:`.through_plane.limit_through_plane` on the acquired slices, back on the fine grid.
 
     Where the rule removed something, the fine slices keep only what the shape-based
     interpolation of the limited acquired slices allows.
     """
     acquired = mask_back_to_grid(rough_iso, spacing_iso, crop_shape, spacing).astype(bool)
-    limited = limit_through_plane(acquired, outlined, spacing, slope=slope)
+    limited = limit_through_plane(acquired, outline_mask, spacing, slope=slope)
     if np.array_equal(limited, acquired):
         return rough_iso
     if not limited.any():

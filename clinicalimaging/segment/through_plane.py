@@ -3,9 +3,12 @@
 A level set grows in 3-D from the outlined slices. On thick slices, or where a
 look-alike structure lies above or beside the target, it can jump to tissue that
 only resembles it: fill most of the next slice, or slide sideways onto a neighbour.
-Walking away from the outlined slices, slice by slice on the slices as acquired
-(interpolated slices carry no information of their own), the region on each slice
-must continue the accepted region of the slice before it:
+On an outlined slice the user has drawn the boundary, so the region keeps only what
+lies within a small tolerance of the outline. Walking away from each outlined slice,
+slice by slice on the slices as acquired (interpolated slices carry no information of
+their own), up to the next outlined slice, the region on each slice must continue the
+accepted region of the slice before it (between two outlined slices, what either side
+reaches is kept):
 
 1. only its connected parts that overlap the previous region are kept (no jump
    sideways onto a neighbour);
@@ -22,38 +25,51 @@ from scipy import ndimage
 
 #: In-plane growth allowed per mm of slice spacing (1.5: up to 56 degrees from the slice axis).
 DEFAULT_SLOPE = 1.5
+#: On an outlined slice the region reaches at most this far (px) beyond the outline.
+OUTLINE_TOLERANCE_PX = 2.0
 _EIGHT_CONNECTED = np.ones((3, 3), bool)
 
 
-def limit_through_plane(mask, outlined, spacing, *, slope=DEFAULT_SLOPE):
-    """The mask with each slice beyond the outlined ones limited to a continuation of the slice before.
+def limit_through_plane(mask, outline_mask, spacing, *, slope=DEFAULT_SLOPE, tolerance_px=OUTLINE_TOLERANCE_PX):
+    """The mask with each slice limited to a continuation of its neighbour towards the outline.
 
     Parameters
     ----------
     mask : (K, J, I) array_like
         Rough segmentation on the slices as acquired.
-    outlined : (K,) array_like of bool
-        The slices that hold the outline; they (and the slices between them) are kept
-        as they are.
+    outline_mask : (K, J, I) array_like
+        The outline's mask (non-zero on the outlined slices only). On an outlined
+        slice the region keeps only what lies within ``tolerance_px`` of it: there the
+        user has drawn the boundary.
     spacing : sequence of 3 float
         mm, KJI.
     slope : float
         In-plane growth allowed per mm of slice spacing.
+    tolerance_px : float
+        How far the region may reach beyond the outline on an outlined slice (the
+        polygon cuts the corners between its points).
 
     Returns
     -------
     (K, J, I) ndarray of bool
     """
-    result = np.asarray(mask).astype(bool, copy=True)
-    outlined = np.flatnonzero(np.asarray(outlined, bool))
+    region = np.asarray(mask).astype(bool)
+    outline_mask = np.asarray(outline_mask).astype(bool)
+    outlined = np.flatnonzero(outline_mask.any(axis=(1, 2)))
     if not len(outlined):
-        return result
+        return region.copy()
+    result = np.zeros_like(region)
+    for k in outlined:
+        result[k] = region[k] & _within(outline_mask[k], np.full(2, float(tolerance_px)))
     reach_px = slope * spacing[0] / np.asarray(spacing[1:], float)
-    for start, stop, step in ((outlined.max(), result.shape[0], 1), (outlined.min(), -1, -1)):
-        previous = result[start]
-        for k in range(start + step, stop, step):
-            result[k] = _continuation(result[k], previous, reach_px)
+    bounds = np.r_[-1, outlined, region.shape[0]]
+    for number, k in enumerate(outlined, start=1):
+        for stop, step in ((bounds[number + 1], 1), (bounds[number - 1], -1)):
             previous = result[k]
+            for other in range(k + step, stop, step):
+                continued = _continuation(region[other], previous, reach_px)
+                result[other] |= continued  # between two outlined slices: what either side reaches
+                previous = continued
     return result
 
 
