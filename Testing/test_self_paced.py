@@ -106,3 +106,18 @@ def test_three_classes_raise_input_error():
     X = np.random.default_rng(0).normal(size=(30, 3))
     with pytest.raises(InputError, match="binary"):
         SelfPacedSVC().fit(X, np.arange(30) % 3)
+
+
+def test_a_capped_pace_leaves_flipped_labels_out_and_the_uncapped_takes_them_in():
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(-2.0, 0.7, (400, 2)), rng.normal(2.0, 0.7, (400, 2))])
+    y = np.r_[np.zeros(400, int), np.ones(400, int)]
+    flipped = rng.choice(800, 40, replace=False)
+    y[flipped] = 1 - y[flipped]
+    capped = SelfPacedSVC(random_state=0, max_pace=1.0).fit(X, y)
+    uncapped = SelfPacedSVC(random_state=0).fit(X, y)
+    assert all(entry["pace"] <= 1.0 for entry in capped.history_)
+    assert capped.admitted_[flipped].mean() < 0.1
+    assert uncapped.admitted_.all()
+    with pytest.raises(InputError, match="max_pace"):
+        SelfPacedSVC(max_pace=0).fit(X, y)

@@ -21,6 +21,9 @@ HELD_OUT_FRACTION, MAX_HELD_OUT_VOXELS, IMPORTANCE_REPEATS = 0.2, 500, 1
 #: shuffling one feature seldom changes the balanced accuracy; the SVM's hinge loss still measures how much
 #: each feature moves the margins.
 IMPORTANCE_SCORING = "hinge"
+#: Cap of the self-paced pace: training voxels the SVM puts on the wrong side of its boundary (hinge loss > 1) are
+#: taken for label noise of the rough step and never admitted (docs/segmentation.md#schedule).
+MAX_PACE = 1.0
 
 
 def train_classifier(features, labels, names, parameters, *, progress=None):
@@ -51,7 +54,7 @@ def train_classifier(features, labels, names, parameters, *, progress=None):
     held_out = min(round(HELD_OUT_FRACTION * len(labels)), MAX_HELD_OUT_VOXELS)
     fit, test = train_test_split(np.arange(len(labels)), test_size=held_out, stratify=labels,
                                  random_state=parameters.seed)
-    classifier = SelfPacedSVC(random_state=parameters.seed, class_weight="balanced",
+    classifier = SelfPacedSVC(random_state=parameters.seed, class_weight="balanced", max_pace=MAX_PACE,
                               pace=None if parameters.classifier == "self-paced" else float("inf"))
     report(progress, 0.0, "Training the self-paced SVM")
     classifier.fit(features[fit], labels[fit], progress=subrange(progress, 0.0, 0.6))

@@ -63,7 +63,9 @@ class SelfPacedSVC(ClassifierMixin, BaseEstimator):
     3. each round admits v_i = 1[ℓ_i ≤ λ] (at least the
        :data:`MIN_ADMITTED_PER_CLASS` easiest samples of each class), refits on
        the admitted samples, recomputes ℓ on all samples and grows λ ← μ λ;
-       it stops when every sample is admitted or after ``max_rounds`` rounds;
+       it stops when every sample is admitted or after ``max_rounds`` rounds; the
+       pace never exceeds ``max_pace``: samples whose loss stays above it are
+       label noise to the SVM and never pull on it (the capped loss);
     4. with ``final_fit``, the last pace is applied once more, to the final
        SVM's own losses, and the SVM is refitted on the samples it admits (the
        alternation's last step at a fixed pace, so that ``admitted_`` are the
@@ -99,6 +101,9 @@ class SelfPacedSVC(ClassifierMixin, BaseEstimator):
         pace λ (Kumar et al.'s 1/K). ``float("inf")`` or
         ``"all"``: every sample admitted at once, i.e. the plain SVM on the same
         features.
+    max_pace : float
+        Cap of the pace (> 0; ``inf``: none). 1 admits at most the samples on the
+        right side of the decision boundary (``y f(x) >= 0``).
 
     Attributes
     ----------
@@ -123,7 +128,7 @@ class SelfPacedSVC(ClassifierMixin, BaseEstimator):
 
     def __init__(self, *, C=1.0, kernel="rbf", gamma="scale", n_components=300, initial_fraction=0.5,
                  pace_growth=1.3, max_rounds=8, final_fit=True, class_weight=None, random_state=None,
-                 pace=None):
+                 pace=None, max_pace=math.inf):
         self.C = C
         self.kernel = kernel
         self.gamma = gamma
@@ -135,6 +140,7 @@ class SelfPacedSVC(ClassifierMixin, BaseEstimator):
         self.class_weight = class_weight
         self.random_state = random_state
         self.pace = pace
+        self.max_pace = max_pace
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -179,10 +185,11 @@ class SelfPacedSVC(ClassifierMixin, BaseEstimator):
         else:
             losses = _hinge(svm, features, sign)
             pace = _quantile_pace(losses, class_index, self.initial_fraction) if first_pace is None else first_pace
+            pace = min(pace, self.max_pace)
             for round_ in range(self.max_rounds):
                 report(progress, round_ / self.max_rounds, f"Self-paced round {round_ + 1}")
                 if round_:
-                    pace = pace * self.pace_growth
+                    pace = min(pace * self.pace_growth, self.max_pace)
                 admitted = _admit(losses, class_index, pace)
                 self._record(class_index, admitted, pace)
                 svm = self._fit_svm(features, y, admitted)
@@ -244,6 +251,8 @@ class SelfPacedSVC(ClassifierMixin, BaseEstimator):
             raise InputError(f"pace_growth={self.pace_growth!r} must be a number >= 1.")
         if not (isinstance(self.max_rounds, numbers.Integral) and self.max_rounds >= 1):
             raise InputError(f"max_rounds={self.max_rounds!r} must be a positive integer.")
+        if not (isinstance(self.max_pace, numbers.Real) and self.max_pace > 0):
+            raise InputError(f"max_pace={self.max_pace!r} must be a positive number (inf for no cap).")
         if self.pace is None:
             return None
         if isinstance(self.pace, str):
