@@ -38,7 +38,8 @@ from clinicalimaging.slicer_progress import run_with_progress
 #: The model shipped with the module (the command line's default model when absent here).
 SHIPPED_MODEL = Path(__file__).resolve().parent / "Resources" / "Models" / "organ-detector.keras"
 #: The views choice of the panel -> the command line's ``--views``.
-VIEWS = {"axial, coronal and sagittal": "all", "axial only": "axial"}
+VIEWS = {"automatic (three views on scans of 15 cm or more)": "auto", "axial, coronal and sagittal": "all",
+         "axial only": "axial"}
 DEFAULT_SCORE_THRESHOLD = 0.15
 DEFAULT_EPOCHS = 30
 #: Seconds between two repeats of the last progress report while the child is silent (Cancel is seen then).
@@ -329,7 +330,7 @@ class OrganDetectLogic(ScriptedLoadableModuleLogic):
         return str(SHIPPED_MODEL) if SHIPPED_MODEL.is_file() else None
 
     def process(self, inputVolume, outputTable=None, model=None, organs=None, scoreThreshold=DEFAULT_SCORE_THRESHOLD,
-                views="all", progress=None, cancelled=None, showResult: bool = True):
+                views="auto", progress=None, cancelled=None, showResult: bool = True):
         """Detect organs: one Markups ROI per organ found and a table of the boxes.
 
         :param inputVolume: vtkMRMLScalarVolumeNode (CT in HU or MR); never modified.
@@ -337,7 +338,8 @@ class OrganDetectLogic(ScriptedLoadableModuleLogic):
         :param model: Keras model file, or None for :meth:`defaultModel`.
         :param organs: class names to report (a list or a comma-separated string); None or empty: every class.
         :param scoreThreshold: lowest score in [0, 1] of a reported organ.
-        :param views: "all" (axial, coronal and sagittal slices) or "axial".
+        :param views: "auto" (three views on scans of 15 cm or more, else axial), "all" (axial, coronal and
+            sagittal slices) or "axial".
         :param progress: optional ``progress(fraction, message)``; returning False cancels.
         :param cancelled: optional ``cancelled() -> bool``, asked while the network runs; True cancels.
         :param showResult: show the input, the ROIs and the table.
@@ -594,7 +596,7 @@ class OrganDetectTest(ScriptedLoadableModuleTest):
         self.assertEqual(names, {"keras", "tensorflow"})
         parameterNode = OrganDetectLogic().getParameterNode()
         self.assertAlmostEqual(parameterNode.scoreThreshold, DEFAULT_SCORE_THRESHOLD)
-        self.assertEqual(VIEWS[parameterNode.views], "all")
+        self.assertEqual(VIEWS[parameterNode.views], "auto")
         self.assertIsNone(_givenPath(parameterNode.modelPath))
         self.assertEqual(_organList(" liver, ,spleen "), ["liver", "spleen"])
 

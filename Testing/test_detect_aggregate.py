@@ -117,3 +117,15 @@ def test_bad_views_are_refused():
         fuse_views({"coronal": {0: (ORGAN, 0.9, 3)}}, views_expected=("axial",))
     with pytest.raises(InputError, match="One slice, class, score and box"):
         view_boxes_3d("axial", [0, 1], [0], [1.0], [[0, 0, 1, 1]])
+
+
+def test_auto_views_run_three_views_on_long_scans_and_axial_on_short_ones():
+    from clinicalimaging.detect.parameters import AUTO_THREE_VIEW_EXTENT_MM, VIEWS, DetectParameters
+
+    automatic = DetectParameters()
+    assert automatic.views == "auto"
+    assert automatic.view_names(extent_mm=AUTO_THREE_VIEW_EXTENT_MM) == VIEWS
+    assert automatic.view_names(extent_mm=AUTO_THREE_VIEW_EXTENT_MM - 1) == ("axial",)
+    assert automatic.view_names() == VIEWS
+    assert DetectParameters(views="all").view_names(extent_mm=30) == VIEWS
+    assert DetectParameters(views="axial").view_names(extent_mm=400) == ("axial",)

@@ -224,3 +224,19 @@ def test_memory_is_bounded_by_slabs():
         tracemalloc.stop()
     assert values.shape == (mask.sum(), 61) and np.all(np.isfinite(values))
     assert peak < 150e6, f"peak {peak / 1e6:.0f} MB"
+
+
+def test_voxels_described_later_on_shared_ranges_match_one_call(phantom):
+    from clinicalimaging.segment.features import texture_ranges
+
+    lesion, liver = phantom.labels == phantom.lesion_label, phantom.labels == 2
+    both = lesion | liver
+    centre = np.array([8.0, 30.0, 20.5])
+    together, _ = voxel_features(phantom.image, phantom.spacing, mask=both, centre=centre)
+    ranges = texture_ranges(phantom.image, phantom.spacing, both)
+    first, _ = voxel_features(phantom.image, phantom.spacing, mask=lesion, centre=centre, ranges=ranges)
+    later, _ = voxel_features(phantom.image, phantom.spacing, mask=liver, centre=centre, ranges=ranges)
+    np.testing.assert_allclose(together[lesion[both]], first, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(together[liver[both]], later, rtol=1e-5, atol=1e-5)
+    alone, _ = voxel_features(phantom.image, phantom.spacing, mask=liver, centre=centre)
+    assert not np.allclose(alone, later)  # on its own ranges the quantised textures differ

@@ -139,7 +139,7 @@ def detect_organs_in_array(image, ijk_to_ras, detector, *, organs=None, paramete
     report(progress, 0.0, "Resampling the volume")
     inputs, grid, _ = grid_input(image, ijk_to_ras, float(detector.metadata["pixel_mm"]),
                                  detector.metadata.get("modality", "auto"))
-    views = parameters.view_names()
+    views = parameters.view_names(extent_mm=inputs.shape[0] * float(detector.metadata["pixel_mm"]))
     per_view, grade_evidence = {}, {}
     for number, view in enumerate(views):
         rows, step = _run_view(detector, inputs, view, parameters,

@@ -6,6 +6,9 @@ from ..parameters import ParameterError, Parameters, parameter
 
 #: The slice views, in the order the network runs them.
 VIEWS = ("axial", "coronal", "sagittal")
+#: ``views="auto"`` runs the three views on scans at least this long along the body axis (mm), axial slices only
+#: on shorter ones: a short stretch gives coronal and sagittal slices too little of each organ to go on.
+AUTO_THREE_VIEW_EXTENT_MM = 150.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -18,9 +21,10 @@ class DetectParameters(Parameters):
 
     score_threshold: float = parameter(0.15, minimum=0.0, maximum=1.0,
                                        help="Organs whose fused score is below this are not reported.")
-    views: str = parameter("all", choices=("all", "axial"),
+    views: str = parameter("auto", choices=("auto", "all", "axial"),
                            help="'all': detect on axial, coronal and sagittal slices and fuse the three; "
-                                "'axial': axial slices only (the paper).")
+                                "'axial': axial slices only (the paper); 'auto': all three on scans at least "
+                                "150 mm long, axial only on shorter ones.")
     slice_score_threshold: float = parameter(0.1, minimum=0.0, maximum=1.0,
                                              help="Per-slice detections below this score do not count towards "
                                                   "an organ's run of slices.")
@@ -33,8 +37,18 @@ class DetectParameters(Parameters):
                                     "this (IoU) are merged into the best one.")
     batch_size: int = parameter(16, minimum=1, maximum=512, help="Slices per network call.")
 
-    def view_names(self):
-        """The views to run, in :data:`VIEWS` order."""
+    def view_names(self, extent_mm=None):
+        """The views to run, in :data:`VIEWS` order.
+
+        Parameters
+        ----------
+        extent_mm : float, optional
+            The scan's length along the body axis (superior-inferior), for ``"auto"``;
+            unknown counts as long.
+        """
+        if self.views == "auto":
+            long_scan = extent_mm is None or extent_mm >= AUTO_THREE_VIEW_EXTENT_MM
+            return VIEWS if long_scan else ("axial",)
         return VIEWS if self.views == "all" else ("axial",)
 
 

@@ -26,7 +26,7 @@ IMPORTANCE_SCORING = "hinge"
 MAX_PACE = 1.0
 
 
-def train_classifier(features, labels, names, parameters, *, progress=None):
+def train_classifier(features, labels, names, parameters, *, importance=None, progress=None):
     """Fit the SVM on most training voxels, rank the features on the rest, refit on the top ones if asked.
 
     Parameters
@@ -39,6 +39,9 @@ def train_classifier(features, labels, names, parameters, *, progress=None):
         One name per feature column.
     parameters : SegmentParameters
         ``classifier``, ``top_features`` and ``seed`` are used.
+    importance : list of (str, float), optional
+        A ranking to re-use (e.g. from the first run, when scribbles refine it): the
+        features are not ranked again.
     progress : callable, optional
         ``progress(fraction, message)``; may raise :class:`~clinicalimaging.Cancelled`.
 
@@ -58,10 +61,11 @@ def train_classifier(features, labels, names, parameters, *, progress=None):
                               pace=None if parameters.classifier == "self-paced" else float("inf"))
     report(progress, 0.0, "Training the self-paced SVM")
     classifier.fit(features[fit], labels[fit], progress=subrange(progress, 0.0, 0.6))
-    report(progress, 0.6, "Ranking the features")
-    importance = permutation_feature_importance(classifier, features[test], labels[test], names,
-                                                scoring=IMPORTANCE_SCORING, n_repeats=IMPORTANCE_REPEATS,
-                                                seed=parameters.seed)
+    if importance is None:
+        report(progress, 0.6, "Ranking the features")
+        importance = permutation_feature_importance(classifier, features[test], labels[test], names,
+                                                    scoring=IMPORTANCE_SCORING, n_repeats=IMPORTANCE_REPEATS,
+                                                    seed=parameters.seed)
     if not parameters.top_features:
         return classifier, importance, slice(None)
     report(progress, 0.8, f"Refitting the SVM on the {parameters.top_features} most important features")

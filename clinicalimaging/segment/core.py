@@ -28,54 +28,25 @@ docs/segmentation.md (sections of the same names):
 6. morphological clean-up (:mod:`.postprocess`) and the way back to the input grid.
 """
 
-import dataclasses
-
 import numpy as np
 
 from ..errors import InputError
-from ..preprocess import RoiBox, outline_mask, refine_lesion_mask
+from ..preprocess import outline_mask, refine_lesion_mask
 from ..progress import report, subrange
-from ..validation import as_scalar_volume, check_spacing, on_image_grid
-from .features import voxel_features
+from ..validation import as_scalar_volume, check_spacing
+from .band import BandState, classify_band
 from .levelset import lesion_intensity_range, region_segmentation, rough_segmentation, signed_distance_to_surface
 from .parameters import SegmentParameters
 from .multiresolution import REFINE_ITERATIONS, block_mean, coarsening_factor, upsampled
-from .postprocess import clean_mask
 from .region_model import log_likelihood_ratio, outline_samples
 from .through_plane import limit_through_plane
-from .resample import image_back_to_grid, isotropic_spacing, mask_back_to_grid, resample_image_z, resample_mask_z
+from .resample import isotropic_spacing, mask_back_to_grid, resample_image_z, resample_mask_z
+from .result import SegmentResult, SegmentState, check_seeds
 
 #: Slices the level set needs after interpolation to near-isotropic voxels.
 MINIMUM_SLICES = 4
 #: ``rough_model="auto"`` takes the threshold speed when its range holds this fraction of the outline's voxels.
 AUTO_COVERAGE = 0.75
-#: Label values of a seed (scribble) map.
-LESION_SEED, BACKGROUND_SEED = 1, 2
-
-
-@dataclasses.dataclass(frozen=True)
-class SegmentResult:
-    """Output of :func:`segment_lesion`; volumes have the input's shape (KJI)."""
-
-    mask: np.ndarray
-    """Final lesion mask (uint8)."""
-    margin: np.ndarray
-    """Signed margin (float32): in the uncertain band the SVM decision value plus the level-set prior
-    (``surface_prior`` x signed distance / band half-width), +1 inside the rough surface beyond the band, -1
-    elsewhere; the lesion is where it is positive (before clean-up)."""
-    rough_mask: np.ndarray
-    """Level-set (rough) segmentation (uint8)."""
-    initial_mask: np.ndarray
-    """Preprocessed outline mask that started the level set (uint8)."""
-    roi: RoiBox
-    """The region of interest the computation ran in."""
-    classifier: object
-    """The trained classifier (for inspection, e.g. ``history_``); with ``top_features`` it takes only the
-    selected feature columns."""
-    feature_importance: tuple
-    """``(name, importance)`` of every feature, largest first: the permutation importance (increase of the
-    SVM's mean hinge loss, :data:`IMPORTANCE_SCORING`) of the classifier on all features, on held-out training
-    voxels (:func:`.importance.permutation_feature_importance`)."""
 
 
 def segment_lesion(image, points_kji, spacing=(1.0, 1.0, 1.0), parameters: SegmentParameters = None, *,
@@ -111,7 +82,7 @@ def segment_lesion(image, points_kji, spacing=(1.0, 1.0, 1.0), parameters: Segme
     parameters = parameters or SegmentParameters()
     volume = as_scalar_volume(image, name="input image")
     spacing = check_spacing(spacing)
-    seeds = _check_seeds(seeds, volume.shape)
+    seeds = check_seeds(seeds, volume.shape)
     target_spacing = isotropic_spacing(spacing)
     slices = (volume.shape[0] - 1) * round(spacing[0] / target_spacing) + 1
     if slices < MINIMUM_SLICES:
@@ -140,47 +111,12 @@ def segment_lesion(image, points_kji, spacing=(1.0, 1.0, 1.0), parameters: Segme
     distance = signed_distance_to_surface(rough_iso, spacing_iso)
     # Small lesions: keep a confident interior by narrowing the band to half the lesion's depth.
     half_width = min(parameters.band_mm, 0.5 * float(distance.max()))
-    band = np.abs(distance) <= half_width
-    # The rough result labels every voxel from its interior out to a background shell beyond the band: noisy
-    # labels near the surface, which the self-paced schedule admits last (or never).
-    labels = np.where(distance > 0, 1, np.where(distance >= -half_width - parameters.background_shell_mm, 0, -1))
-    if seeds is not None:
-        seeds_iso = [resample_mask_z(seeds[roi.slices] == value, spacing, target_spacing)[0].astype(bool)
-                     for value in (LESION_SEED, BACKGROUND_SEED)]
-        labels[seeds_iso[0]], labels[seeds_iso[1]] = 1, 0
-        band &= ~(seeds_iso[0] | seeds_iso[1])
-    training = _sample_training_voxels(labels, parameters.training_voxels, parameters.seed)
-
-    described = band | training
-    features, names = voxel_features(image_iso, spacing_iso, mask=described,
-                                     centre=np.argwhere(initial_iso).mean(axis=0),
-                                     progress=subrange(progress, 0.25, 0.8))
-    from .classifier import train_classifier  # scikit-learn: imported only when a lesion is segmented
-
-    classifier, importance, columns = train_classifier(features[training[described]], labels[training], names,
-                                                       parameters, progress=subrange(progress, 0.8, 0.93))
-    margin_iso = np.where(distance > 0, 1.0, -1.0).astype(np.float32)
-    if band.any():  # a rough surface with no voxel within half_width (e.g. a cut-off organ) has no band
-        # The level set's verdict as a prior: the SVM overrides the rough surface only where it is confident.
-        prior = parameters.surface_prior * distance[band] / half_width
-        report(progress, 0.93, "Classifying the uncertain band")
-        margin_iso[band] = classifier.decision_function(features[band[described]][:, columns]) + prior
-    if seeds is not None:
-        margin_iso[seeds_iso[0]], margin_iso[seeds_iso[1]] = 1.0, -1.0
-
-    report(progress, 0.95, "Clean-up")
-    lesion_iso = clean_mask(margin_iso > 0, spacing_iso, radius_mm=parameters.cleanup_radius_mm,
-                            keep="touching_seed", seed_mask=initial_iso if initial_iso.any() else None)
-    if seeds is not None:  # the user's scribbles have the last word, after the clean-up too
-        lesion_iso[seeds_iso[0]], lesion_iso[seeds_iso[1]] = 1, 0
-    result = SegmentResult(
-        mask=_paste(mask_back_to_grid(lesion_iso, spacing_iso, crop.shape, spacing), roi, volume.shape, np.uint8),
-        margin=_paste(image_back_to_grid(margin_iso, spacing_iso, crop.shape, spacing), roi, volume.shape,
-                      np.float32, fill=-1.0),
-        rough_mask=_paste(mask_back_to_grid(rough_iso, spacing_iso, crop.shape, spacing), roi, volume.shape,
-                          np.uint8),
-        initial_mask=initial.astype(np.uint8), roi=roi, classifier=classifier,
-        feature_importance=tuple(importance))
+    state = SegmentState(BandState(image_iso, spacing_iso, distance, half_width, initial_iso.astype(bool),
+                                   np.argwhere(initial_iso).mean(axis=0)),
+                         roi, crop.shape, spacing, volume.shape, parameters, rough_iso, initial)
+    scribbles = None if seeds is None else state.scribbles_on_grid(seeds)
+    band = classify_band(state.band, parameters, scribbles=scribbles, progress=subrange(progress, 0.25, 1.0))
+    result = state.result(band)
     report(progress, 1.0, "Segmentation done")
     return result
 
@@ -273,38 +209,3 @@ def roi_margin_z_mm(points_kji, spacing, parameters):
         return parameters.roi_padding_z_mm  # refine_lesion_mask reports the bad points
     extent_mm = float(np.max(np.ptp(points[:, 1:], axis=0) * spacing[1:]))
     return max(parameters.roi_padding_z_mm, extent_mm)
-
-
-def _check_seeds(seeds, shape):
-    if seeds is None:
-        return None
-    seeds = on_image_grid(seeds, shape, name="seed label map", hint="draw the seeds on the input volume's grid.")
-    unknown = sorted(set(np.unique(seeds).tolist()) - {0, LESION_SEED, BACKGROUND_SEED})
-    if unknown:
-        raise InputError(f"The seed label map holds values {unknown}; use {LESION_SEED} for lesion and "
-                         f"{BACKGROUND_SEED} for background.")
-    if not (seeds == LESION_SEED).any() or not (seeds == BACKGROUND_SEED).any():
-        raise InputError("The seed label map needs both classes: some lesion (1) and some background (2) "
-                         "scribbles. Add the missing class or leave the seeds out.")
-    return seeds
-
-
-def _sample_training_voxels(labels, per_class, seed):
-    """A seeded, class-balanced sample of at most ``per_class`` voxels of each class (labels 0 and 1)."""
-    random = np.random.default_rng(seed)
-    training = np.zeros(labels.shape, dtype=bool)
-    for value, name in ((1, "inside"), (0, "outside")):
-        candidates = np.flatnonzero(labels == value)
-        if len(candidates) < 10:
-            raise InputError(f"Too few confident voxels {name} the rough lesion surface to train on "
-                             f"({len(candidates)}). Draw the outline closer to the lesion border, or lower "
-                             "band_mm.")
-        chosen = random.choice(candidates, size=min(per_class, len(candidates)), replace=False)
-        training.flat[chosen] = True
-    return training
-
-
-def _paste(crop_values, roi, shape, dtype, fill=0):
-    full = np.full(shape, fill, dtype=dtype)
-    full[roi.slices] = crop_values
-    return full

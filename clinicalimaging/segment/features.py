@@ -159,7 +159,7 @@ FEATURES = _feature_table()
 FEATURE_NAMES = tuple(row[0] for row in FEATURES)
 
 
-def voxel_features(image, spacing, *, mask=None, centre=None, progress=None):
+def voxel_features(image, spacing, *, mask=None, centre=None, ranges=None, progress=None):
     """Compute the 61 features of :data:`FEATURES` at the voxels of a mask.
 
     Parameters
@@ -178,6 +178,9 @@ def voxel_features(image, spacing, *, mask=None, centre=None, progress=None):
         Where the lesion is thought to be (the centroid of the user's outline), in
         continuous voxel coordinates (k, j, i): the spatial feature is the distance
         to it in mm. Default: the centroid of the mask.
+    ranges : dict, optional
+        The texture features' quantisation ranges (:func:`texture_ranges`), to describe
+        more voxels later on the same scale; default those of ``mask``.
     progress : callable, optional
         ``progress(fraction, message)``; may raise :class:`~clinicalimaging.Cancelled`.
 
@@ -201,11 +204,9 @@ def voxel_features(image, spacing, *, mask=None, centre=None, progress=None):
     features = np.zeros((int(np.count_nonzero(mask)), len(FEATURES)), dtype=np.float32)
     if len(features) == 0:
         return features, FEATURE_NAMES
-    bounds = [(int(indices.min()), int(indices.max()) + 1) for indices in np.nonzero(mask)]
-    slice_voxels = np.prod([stop - start + 2 * halo for (start, stop), halo in zip(bounds[1:], _HALO[1:])])
-    slabs = slab_ranges(*bounds[0], int(slice_voxels))
-    ranges = {"grey": intensity_range(volume[mask])}
-    ranges.update(_gradient_ranges(volume, spacing, mask, bounds, slabs, subrange(progress, 0.0, 0.1)))
+    bounds, slabs = _slabs(mask)
+    if ranges is None:
+        ranges = _texture_ranges(volume, spacing, mask, bounds, slabs, subrange(progress, 0.0, 0.1))
     row = 0
     for number, (start, stop) in enumerate(slabs):
         report(progress, 0.1 + 0.9 * number / len(slabs), f"Voxel features: slab {number + 1} of {len(slabs)}")
@@ -222,6 +223,37 @@ def voxel_features(image, spacing, *, mask=None, centre=None, progress=None):
                                   for indices, at, step in zip(np.nonzero(mask), centre, spacing)))
     report(progress, 1.0, "Voxel features done")
     return features, FEATURE_NAMES
+
+
+def texture_ranges(image, spacing, mask):
+    """The quantisation ranges of the texture features over a mask's voxels.
+
+    Returns
+    -------
+    dict
+        ``"grey"``, ``"gradient_2d"``, ``"gradient_3d"``: (low, high) robust ranges
+        (0.5th and 99.5th percentiles) of the intensity and the gradient magnitudes.
+    """
+    volume = as_scalar_volume(image, name="image", allow_constant=True)
+    spacing = check_spacing(spacing)
+    mask = on_image_grid(mask, volume.shape, name="mask").astype(bool)
+    if not mask.any():
+        raise InputError("The mask is empty: there are no voxels to take the texture ranges from.")
+    bounds, slabs = _slabs(mask)
+    return _texture_ranges(volume, spacing, mask, bounds, slabs, None)
+
+
+def _slabs(mask):
+    """The mask's bounding box ((start, stop) per axis) and its slabs along K."""
+    bounds = [(int(indices.min()), int(indices.max()) + 1) for indices in np.nonzero(mask)]
+    slice_voxels = np.prod([stop - start + 2 * halo for (start, stop), halo in zip(bounds[1:], _HALO[1:])])
+    return bounds, slab_ranges(*bounds[0], int(slice_voxels))
+
+
+def _texture_ranges(volume, spacing, mask, bounds, slabs, progress):
+    ranges = {"grey": intensity_range(volume[mask])}
+    ranges.update(_gradient_ranges(volume, spacing, mask, bounds, slabs, progress))
+    return ranges
 
 
 def _slab_features(block: np.ndarray, where: np.ndarray, spacing, ranges, out: np.ndarray) -> None:

@@ -19,7 +19,7 @@ import scipy.ndimage
 from ..errors import InputError
 from ..preprocess import RoiBox, outline_mask, outline_roi
 from ..validation import as_scalar_volume, check_spacing, on_image_grid
-from .core import BACKGROUND_SEED, LESION_SEED
+from .result import BACKGROUND_SEED, LESION_SEED
 
 
 def grow_from_seeds(image, seeds, spacing, *, mask=None):
@@ -87,10 +87,10 @@ def outline_seeds(points_kji, shape, *, box=None, erode_px=2, shell_px=(2, 4)):
     :func:`clinicalimaging.preprocess.outline_mask`), distances in pixels within the
     slice:
 
-    - lesion seed (:data:`~.core.LESION_SEED`, 1): the polygon eroded by
+    - lesion seed (:data:`~.result.LESION_SEED`, 1): the polygon eroded by
       ``erode_px`` (pixels more than ``erode_px`` from the nearest pixel outside it).
       A polygon too thin to survive the erosion is used whole;
-    - background seed (:data:`~.core.BACKGROUND_SEED`, 2): the pixels outside the
+    - background seed (:data:`~.result.BACKGROUND_SEED`, 2): the pixels outside the
       polygon at a distance in ``(shell_px[0], shell_px[1]]`` from it;
 
     and the faces of ``box`` (its outer layer of 1 voxel on all 6 sides) are

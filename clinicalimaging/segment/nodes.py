@@ -7,7 +7,8 @@ from ..enhance.core import fractional_enhance
 from ..errors import InputError
 from ..metrics import dice
 from ..progress import subrange
-from .core import BACKGROUND_SEED, LESION_SEED, segment_lesion
+from .core import segment_lesion
+from .result import BACKGROUND_SEED, LESION_SEED
 from .parameters import SegmentParameters
 
 #: Node attribute holding the parameters (JSON) a segmentation was made with.
@@ -117,8 +118,8 @@ def seed_labels_from_segmentation(seeds_segmentation, input_node):
     Returns
     -------
     ndarray of uint8, shape (K, J, I) of the input
-        :data:`~.core.LESION_SEED` (1) in the lesion scribbles,
-        :data:`~.core.BACKGROUND_SEED` (2) in the background ones, 0 elsewhere.
+        :data:`~.result.LESION_SEED` (1) in the lesion scribbles,
+        :data:`~.result.BACKGROUND_SEED` (2) in the background ones, 0 elsewhere.
 
     Raises
     ------
