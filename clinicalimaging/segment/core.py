@@ -13,9 +13,10 @@ docs/segmentation.md (sections of the same names):
    intensity model learnt inside and around the outline (:mod:`.levelset`,
    :mod:`.region_model`), then limited slice by slice beyond the outlined slices
    (:mod:`.through_plane`);
-4. per-voxel 2-D + 3-D features (:mod:`.features`) of the voxels in a band around the
-   rough surface and of training voxels sampled from the rough interior and a shell
-   outside it, labelled by the rough result (plus the user's scribbles);
+4. the classification stage (:mod:`.band`): per-voxel 2-D + 3-D features
+   (:mod:`.features`) of the voxels in a band around the rough surface and of
+   training voxels sampled from the rough interior and a shell outside it, labelled
+   by the rough result (plus the user's scribbles);
 5. a self-paced SVM (:class:`.self_paced.SelfPacedSVC`) trained on those and applied
    in the band. The rough labels are wrong where the level set missed the border,
    and these are the voxels with the largest losses, which the self-paced schedule
@@ -26,6 +27,9 @@ docs/segmentation.md (sections of the same names):
    feature on held-out training voxels (:mod:`.importance`, the paper's future work)
    and, optionally, a refit on the most important features only;
 6. morphological clean-up (:mod:`.postprocess`) and the way back to the input grid.
+
+The result keeps the classification stage's state, so that scribbles can refine it
+later without starting again (:mod:`.refine`).
 """
 
 import numpy as np
@@ -99,8 +103,8 @@ def segment_lesion(image, points_kji, spacing=(1.0, 1.0, 1.0), parameters: Segme
     initial_iso, _ = resample_mask_z(initial[roi.slices], spacing, target_spacing)
 
     report(progress, 0.1, "Level set")
-    # The intensity statistics come from the user's own outline on the slices as acquired: Otsu's processed region
-    # can take in tissue beside the lesion, and interpolated slices carry no information of their own.
+    # The speed's intensity statistics come from the user's own outline: Otsu's processed region can take in tissue
+    # beside the lesion.
     rough_iso = _rough(image_iso, initial_iso, spacing_iso, crop, outline_mask(points_kji, volume.shape)[roi.slices],
                        spacing, parameters, subrange(progress, 0.1, 0.25))
     if parameters.through_plane_slope > 0:
@@ -147,8 +151,9 @@ def _rough(image_iso, initial_iso, spacing_iso, crop, outline_crop, spacing, par
     """The rough segmentation on the near-isotropic crop, by the chosen speed (:func:`rough_model_for`).
 
     The level set starts from the preprocessed mask ``initial_iso``; the speed's
-    statistics come from the outline's own region ``outline_crop`` on the acquired
-    slices. Large structures are segmented coarse to fine (:mod:`.multiresolution`).
+    statistics come from the outline's own region ``outline_crop`` (the region model's
+    samples on the acquired slices, the threshold range on its interpolation). Large
+    structures are segmented coarse to fine (:mod:`.multiresolution`).
     """
     outline_crop, initial_iso = outline_crop.astype(bool), initial_iso.astype(bool)
     if rough_model_for(crop, outline_crop, spacing, parameters) == "region":
