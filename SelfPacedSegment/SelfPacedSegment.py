@@ -28,7 +28,7 @@ from slicer.util import VTKObservationMixin
 
 from clinicalimaging import mrml
 from clinicalimaging.errors import Cancelled, InputError
-from clinicalimaging.segment.nodes import LESION_SEGMENT, segment_volume, segmentation_results_table
+from clinicalimaging.segment.nodes import LESION_SEGMENT, refine_volume, segment_volume, segmentation_results_table
 from clinicalimaging.segment.parameters import SegmentParameters
 from clinicalimaging.slicer_dependencies import ensure_requirements
 from clinicalimaging.slicer_parameters import set_parameter_tooltips, stage_parameters, with_stage_parameters
@@ -140,6 +140,7 @@ class SelfPacedSegmentWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndCloseEvent, self.onSceneEndClose)
 
         self.ui.applyButton.connect("clicked(bool)", self.onApplyButton)
+        self.ui.refineButton.connect("clicked(bool)", self.onRefineButton)
         # The reference segment is not a parameter-node member (no binding exists for the segment selector).
         self.ui.referenceSegmentSelector.connect("currentSegmentChanged(QString)", self._checkCanApply)
 
@@ -222,6 +223,11 @@ class SelfPacedSegmentWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         else:
             self.ui.applyButton.toolTip = _("Segment the outlined lesion")
             self.ui.applyButton.enabled = True
+        canRefine = bool(parameterNode and parameterNode.inputVolume and parameterNode.outputSegmentation
+                         and parameterNode.seeds)
+        self.ui.refineButton.enabled = canRefine
+        self.ui.refineButton.toolTip = (_("Update the last result with the scribbles, re-using its features")
+                                        if canRefine else _("Apply first, then select the scribbles"))
 
     def onApplyButton(self) -> None:
         """Segment the lesion, then fill the results table; new output nodes are created when none is selected."""
@@ -251,6 +257,24 @@ class SelfPacedSegmentWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
         run_with_progress(segmentAndMeasure, title=_("Self-Paced Segment"),
                           failure_message=_("Failed to segment the lesion."))
+
+    def onRefineButton(self) -> None:
+        """Update the last segmentation with the scribbles, then the results table."""
+        parameterNode = self._parameterNode
+
+        def refineAndMeasure(progress):
+            self.logic.refine(parameterNode.inputVolume, parameterNode.outputSegmentation, parameterNode.seeds,
+                              marginMapVolume=parameterNode.marginMapVolume, progress=progress)
+            parameterNode.resultsTable = self.logic.resultsTable(
+                parameterNode.outputSegmentation,
+                parameterNode.inputVolume,
+                referenceSegmentation=parameterNode.referenceSegmentation,
+                referenceSegment=self.ui.referenceSegmentSelector.currentSegmentID() or None,
+                tableNode=parameterNode.resultsTable,
+            )
+
+        run_with_progress(refineAndMeasure, title=_("Self-Paced Segment"),
+                          failure_message=_("Failed to refine the segmentation."))
 
 
 #
@@ -305,6 +329,23 @@ class SelfPacedSegmentLogic(ScriptedLoadableModuleLogic):
             outputSegmentation.GetDisplayNode().SetVisibility(True)
         return outputSegmentation
 
+    def refine(self, inputVolume, outputSegmentation, seeds, *, marginMapVolume=None, progress=None):
+        """Update a segmentation made by :meth:`process` in this session with scribbles, re-using its features.
+
+        :param inputVolume: the segmented vtkMRMLScalarVolumeNode.
+        :param outputSegmentation: the vtkMRMLSegmentationNode :meth:`process` returned.
+        :param seeds: all the scribbles so far: a vtkMRMLSegmentationNode with segments "lesion" and "background",
+            or a label map (1 lesion, 2 background).
+        :param marginMapVolume: optional vtkMRMLScalarVolumeNode for the updated margin map.
+        :param progress: optional ``progress(fraction, message)``; returning False cancels.
+        :return: the updated segmentation node.
+        """
+        startTime = time.time()
+        outputSegmentation = refine_volume(inputVolume, outputSegmentation, seeds, margin_map_node=marginMapVolume,
+                                           progress=progress)
+        logging.info(f"Self-paced segmentation refined in {time.time() - startTime:.2f} seconds")
+        return outputSegmentation
+
     def resultsTable(self, segmentationNode, inputVolume, *, referenceSegmentation=None, referenceSegment=None,
                      tableNode=None, showResult: bool = True):
         """Volume (mL), voxels, mean intensity and, given a reference segment, Dice of the segment "lesion".
@@ -349,8 +390,8 @@ class SelfPacedSegmentTest(ScriptedLoadableModuleTest):
 
     def runTest(self):
         """Run every test on a fresh scene."""
-        for test in (self.test_SegmentPhantom, self.test_SeedsAndEnhanceFirst, self.test_CancelChangesNothing,
-                     self.test_BadInput):
+        for test in (self.test_SegmentPhantom, self.test_SeedsAndEnhanceFirst, self.test_RefineWithScribbles,
+                     self.test_CancelChangesNothing, self.test_BadInput):
             self.setUp()
             test()
 
@@ -415,6 +456,25 @@ class SelfPacedSegmentTest(ScriptedLoadableModuleTest):
         for node in (marginMapVolume, roughVolume):
             self.assertEqual(node.GetImageData().GetDimensions(), volumeNode.GetImageData().GetDimensions())
         self.assertEqual(slicer.mrmlScene.GetNumberOfNodesByClass("vtkMRMLVolumeNode"), volumesBefore)
+        self.delayDisplay("Test passed")
+
+    def test_RefineWithScribbles(self):
+        """Scribbles after Apply update the same segmentation; without a first result refining says what to do."""
+        phantom, lesion, volumeNode, outline = self._phantomCase()
+        logic = SelfPacedSegmentLogic()
+        segmentationNode = logic.process(volumeNode, outline, showResult=False)
+        k = int(lesion.sum(axis=(1, 2)).argmax())
+        background = phantom.labels != phantom.lesion_label
+        background[:k] = False
+        background[k + 1:] = False  # the whole largest slice outside the lesion
+        seeds = mrml.segmentation_from_mask(lesion, volumeNode, name="scribbles", segment_name="lesion")
+        mrml.segmentation_from_mask(background, volumeNode, segment_name="background", node=seeds)
+        refined = logic.refine(volumeNode, segmentationNode, seeds)
+        self.assertIs(refined, segmentationNode)
+        self.assertGreaterEqual(self._dice(segmentationNode, volumeNode, lesion), 0.8)
+        other = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLSegmentationNode", "other")
+        with self.assertRaises(InputError):
+            logic.refine(volumeNode, other, seeds)
         self.delayDisplay("Test passed")
 
     def test_CancelChangesNothing(self):

@@ -8,7 +8,7 @@ from clinicalimaging.metrics import dice
 from clinicalimaging.phantom import make_phantom
 from clinicalimaging.phantom_nodes import phantom_volume
 from clinicalimaging.segment.features import FEATURE_NAMES
-from clinicalimaging.segment.nodes import (LESION_COLOR, LESION_SEGMENT, PARAMETERS_ATTRIBUTE,
+from clinicalimaging.segment.nodes import (LESION_COLOR, LESION_SEGMENT, PARAMETERS_ATTRIBUTE, refine_volume,
                                            seed_labels_from_segmentation, segment_volume,
                                            segmentation_results_table, segmentation_statistics)
 from clinicalimaging.segment.parameters import SegmentParameters
@@ -187,6 +187,27 @@ def test_seeds_from_a_segmentation_with_lesion_and_background_segments(case):
     mask, _ = _lesion_labelmap(output, volume)
     assert dice(mask, lesion) >= 0.85
     assert volume.GetScene().GetNumberOfNodesByClass("vtkMRMLVolumeNode") == volumes_before  # no temporary label map
+
+
+def test_scribbles_refine_a_segmentation_of_this_session_in_place(case):
+    phantom, volume, outline, points, lesion = case
+    scene = volume.GetScene()
+    output = segment_volume(volume, outline, None, {"seed": 0})
+    first, _ = _lesion_labelmap(output, volume)
+    k = int(round(points[0, 0]))
+    margin = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", "refined margin")
+    refined_node = refine_volume(volume, output, _scribbles(volume, lesion, k), margin_map_node=margin)
+    assert refined_node is output
+    refined, _ = _lesion_labelmap(output, volume)
+    assert not np.array_equal(refined, first)
+    assert dice(refined[k], lesion[k]) == 1.0  # the scribbles cover the whole slice, both ways
+    assert mrml.array_from_volume(margin).shape == lesion.shape
+    other = scene.AddNewNodeByClass("vtkMRMLSegmentationNode", "not made here")
+    for target in (other, None):
+        with pytest.raises(InputError, match="Apply first"):
+            refine_volume(volume, target, _scribbles(volume, lesion, k))
+    with pytest.raises(InputError, match="scribbles"):
+        refine_volume(volume, output, None)
 
 
 def test_seed_segmentation_errors(case):

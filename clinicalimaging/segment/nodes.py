@@ -1,5 +1,7 @@
 """Node-level lesion segmentation: a volume node and an outline markups node in, a segmentation node out."""
 
+from collections import OrderedDict
+
 import numpy as np
 
 from .. import mrml
@@ -8,6 +10,7 @@ from ..errors import InputError
 from ..metrics import dice
 from ..progress import subrange
 from .core import segment_lesion
+from .refine import refine_lesion
 from .result import BACKGROUND_SEED, LESION_SEED
 from .parameters import SegmentParameters
 
@@ -23,6 +26,9 @@ LESION_SEGMENT, LESION_COLOR = "lesion", (0.9, 0.3, 0.2)
 SEED_SEGMENTS = {"lesion": LESION_SEED, "background": BACKGROUND_SEED}
 #: Share of the progress taken by the enhancement when the input is enhanced first.
 ENHANCE_PROGRESS_SHARE = 0.2
+#: Segmentations of this Python session that scribbles can refine (:func:`refine_volume`), the newest last.
+KEPT_RESULTS = 4
+_results = OrderedDict()
 
 
 def segment_volume(input_node, outline_node, output_segmentation=None, parameters: SegmentParameters = None, *,
@@ -94,6 +100,52 @@ def segment_volume(input_node, outline_node, output_segmentation=None, parameter
         image = fractional_enhance(image, spacing, progress=subrange(progress, 0.0, ENHANCE_PROGRESS_SHARE)).enhanced
         progress = subrange(progress, ENHANCE_PROGRESS_SHARE, 1.0)
     result = segment_lesion(image, outline, spacing, parameters, seeds=seeds, progress=progress)
+    return _write_result(result, input_node, output_segmentation, parameters, margin_map_node, rough_node)
+
+
+def refine_volume(input_node, output_segmentation, seeds_node, *, margin_map_node=None, progress=None):
+    """Refine a segmentation made by :func:`segment_volume` in this session with scribbles, in about a second.
+
+    The rough surface and the features already computed are re-used
+    (:func:`clinicalimaging.segment.refine.refine_lesion`); the output segment
+    ``"lesion"`` (and the margin map, if given) are updated.
+
+    Parameters
+    ----------
+    input_node : vtkMRMLScalarVolumeNode
+        The volume the segmentation was made from.
+    output_segmentation : vtkMRMLSegmentationNode
+        A segmentation :func:`segment_volume` wrote in this Python session (the last
+        :data:`KEPT_RESULTS` are kept).
+    seeds_node : vtkMRMLLabelMapVolumeNode or vtkMRMLSegmentationNode
+        All the scribbles so far, as in :func:`segment_volume`.
+    margin_map_node : vtkMRMLScalarVolumeNode, optional
+    progress : callable, optional
+
+    Returns
+    -------
+    vtkMRMLSegmentationNode
+        ``output_segmentation``, updated.
+
+    Raises
+    ------
+    InputError
+        No segmentation of this session to refine for these nodes, or bad seeds.
+    """
+    mrml.check_volume_nodes(input_node, margin_map_node)
+    if seeds_node is None:
+        raise InputError("Refining needs scribbles: select a segmentation with 'lesion' and 'background' segments.")
+    kept = None if output_segmentation is None else _results.get(_result_key(output_segmentation))
+    if kept is None or kept[0] != input_node.GetID():
+        raise InputError("There is no segmentation of this volume to refine in this session: Apply first, then "
+                         "add scribbles and refine.")
+    seeds = _seeds_on_grid(seeds_node, input_node, mrml.array_from_volume(input_node).shape)
+    result = refine_lesion(kept[1], seeds, progress=progress)
+    return _write_result(result, input_node, output_segmentation, result.state.parameters, margin_map_node, None)
+
+
+def _write_result(result, input_node, output_segmentation, parameters, margin_map_node, rough_node):
+    """The lesion and the optional maps into their nodes; the result kept for :func:`refine_volume`."""
     output = mrml.segmentation_from_mask(result.mask, input_node, name=f"{input_node.GetName()}_segmentation",
                                          segment_name=LESION_SEGMENT, color=LESION_COLOR, node=output_segmentation)
     output.SetAttribute(PARAMETERS_ATTRIBUTE, parameters.to_json())
@@ -101,7 +153,16 @@ def segment_volume(input_node, outline_node, output_segmentation=None, parameter
     for node, array in ((margin_map_node, result.margin), (rough_node, result.rough_mask)):
         if node is not None:
             mrml.new_volume_like(input_node, array, node=node)
+    key = _result_key(output)
+    _results.pop(key, None)
+    _results[key] = (input_node.GetID(), result)
+    while len(_results) > KEPT_RESULTS:
+        _results.popitem(last=False)
     return output
+
+
+def _result_key(segmentation_node):
+    return id(segmentation_node.GetScene()), segmentation_node.GetID()
 
 
 def seed_labels_from_segmentation(seeds_segmentation, input_node):
