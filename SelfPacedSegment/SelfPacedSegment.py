@@ -247,16 +247,21 @@ class SelfPacedSegmentWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                 roughVolume=parameterNode.roughVolume,
                 progress=progress,
             )
-            parameterNode.resultsTable = self.logic.resultsTable(
-                parameterNode.outputSegmentation,
-                parameterNode.inputVolume,
-                referenceSegmentation=parameterNode.referenceSegmentation,
-                referenceSegment=self.ui.referenceSegmentSelector.currentSegmentID() or None,
-                tableNode=parameterNode.resultsTable,
-            )
+            self._updateResultsTable()
 
         run_with_progress(segmentAndMeasure, title=_("Self-Paced Segment"),
                           failure_message=_("Failed to segment the lesion."))
+
+    def _updateResultsTable(self) -> None:
+        """Measure the output segmentation into the results table (Dice against the reference segment, if any)."""
+        parameterNode = self._parameterNode
+        parameterNode.resultsTable = self.logic.resultsTable(
+            parameterNode.outputSegmentation,
+            parameterNode.inputVolume,
+            referenceSegmentation=parameterNode.referenceSegmentation,
+            referenceSegment=self.ui.referenceSegmentSelector.currentSegmentID() or None,
+            tableNode=parameterNode.resultsTable,
+        )
 
     def onRefineButton(self) -> None:
         """Update the last segmentation with the scribbles, then the results table."""
@@ -265,13 +270,7 @@ class SelfPacedSegmentWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         def refineAndMeasure(progress):
             self.logic.refine(parameterNode.inputVolume, parameterNode.outputSegmentation, parameterNode.seeds,
                               marginMapVolume=parameterNode.marginMapVolume, progress=progress)
-            parameterNode.resultsTable = self.logic.resultsTable(
-                parameterNode.outputSegmentation,
-                parameterNode.inputVolume,
-                referenceSegmentation=parameterNode.referenceSegmentation,
-                referenceSegment=self.ui.referenceSegmentSelector.currentSegmentID() or None,
-                tableNode=parameterNode.resultsTable,
-            )
+            self._updateResultsTable()
 
         run_with_progress(refineAndMeasure, title=_("Self-Paced Segment"),
                           failure_message=_("Failed to refine the segmentation."))
