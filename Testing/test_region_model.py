@@ -78,3 +78,10 @@ def test_auto_chooses_the_region_model_for_two_tissues_and_the_threshold_for_one
     uniform = uniform.astype(np.float32)
     assert rough_model_for(uniform, outline, SPACING, parameters) == "threshold"
     assert rough_model_for(image, outline, SPACING, SegmentParameters(rough_model="threshold")) == "threshold"
+
+
+def test_thick_slices_widen_the_threshold_range():
+    from clinicalimaging.segment.core import THICK_SLICE_SIGMAS, THRESHOLD_SIGMAS, threshold_sigmas
+
+    assert threshold_sigmas((6.5, 0.8, 0.8)) == THICK_SLICE_SIGMAS > THRESHOLD_SIGMAS
+    assert threshold_sigmas((2.5, 0.8, 0.8)) == threshold_sigmas((1.0, 1.0, 1.0)) == THRESHOLD_SIGMAS

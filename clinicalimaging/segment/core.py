@@ -51,6 +51,12 @@ from .result import SegmentResult, SegmentState, check_seeds
 MINIMUM_SLICES = 4
 #: ``rough_model="auto"`` takes the threshold speed when its range holds this fraction of the outline's voxels.
 AUTO_COVERAGE = 0.75
+#: The threshold speed's range is the seed's mean +- this many standard deviations ...
+THRESHOLD_SIGMAS = 2.5
+#: ... and this many on thick slices (at least :data:`THICK_SLICE_RATIO` times the pixel size), where each slice
+#: beside the outlined one holds the lesion only in part: partial volume along K spreads the intensities the front
+#: meets beyond what the outlined slice's seed shows (docs/segmentation.md#level-set).
+THICK_SLICE_SIGMAS, THICK_SLICE_RATIO = 3.5, 4.0
 
 
 def segment_lesion(image, points_kji, spacing=(1.0, 1.0, 1.0), parameters: SegmentParameters = None, *,
@@ -125,6 +131,18 @@ def segment_lesion(image, points_kji, spacing=(1.0, 1.0, 1.0), parameters: Segme
     return result
 
 
+def threshold_sigmas(spacing):
+    """Half-width of the threshold speed's range in standard deviations: wider on thick slices.
+
+    Parameters
+    ----------
+    spacing : sequence of 3 float
+        The acquired volume's spacing, mm, KJI.
+    """
+    thick = spacing[0] >= THICK_SLICE_RATIO * min(spacing[1:])
+    return THICK_SLICE_SIGMAS if thick else THRESHOLD_SIGMAS
+
+
 def rough_model_for(crop, outline_crop, spacing, parameters):
     """The rough step's speed: ``parameters.rough_model``, or for ``"auto"`` the one that fits the outline.
 
@@ -141,7 +159,7 @@ def rough_model_for(crop, outline_crop, spacing, parameters):
     if parameters.rough_model != "auto":
         return parameters.rough_model
     inside, _ = outline_samples(crop, outline_crop, spacing)
-    lower, upper, _ = lesion_intensity_range(crop, outline_crop, spacing,
+    lower, upper, _ = lesion_intensity_range(crop, outline_crop, spacing, threshold_sigmas=threshold_sigmas(spacing),
                                              threshold_cap=parameters.level_set_threshold_cap)
     coverage = float(((inside >= lower) & (inside <= upper)).mean())
     return "threshold" if coverage >= AUTO_COVERAGE else "region"
@@ -167,6 +185,7 @@ def _rough(image_iso, initial_iso, spacing_iso, crop, outline_crop, spacing, par
         feature = image_iso
         outline_iso = resample_mask_z(outline_crop, spacing, spacing_iso[0])[0].astype(bool)
         intensity_range = lesion_intensity_range(image_iso, outline_iso, spacing_iso,
+                                                 threshold_sigmas=threshold_sigmas(spacing),
                                                  threshold_cap=parameters.level_set_threshold_cap)
 
         def evolve(image, start, grid_spacing, iterations, step_progress):
