@@ -71,3 +71,14 @@ def test_on_an_outlined_slice_the_region_stays_near_the_outline():
     leaked = disk((40, 40), (20, 24), 12)
     limited = limit_through_plane(stack(leaked), stack(outline), SPACING)
     assert (limited[0] <= disk((40, 40), (20, 20), 8.5)).all() and (limited[0] >= outline).all()
+
+
+def test_on_thick_slices_a_look_alike_beside_the_last_slice_ends_the_structure():
+    top = disk((60, 60), (30, 30), 4)
+    look_alike = disk((60, 60), (30, 38), 9)  # wider, shifted sideways, touching the top slice's region
+    mask = stack(disk((60, 60), (30, 30), 6), top, look_alike, look_alike)
+    outline = outline_on(mask, 0)
+    thick = limit_through_plane(mask, outline, (6.5, 0.9, 0.9))
+    assert thick[1].sum() == top.sum() and not thick[2].any() and not thick[3].any()
+    thin = limit_through_plane(mask, outline, (2.0, 0.9, 0.9))
+    assert thin[2].any()  # on thin slices the same region is a continuation, within reach

@@ -44,7 +44,7 @@ from .parameters import SegmentParameters
 from .multiresolution import REFINE_ITERATIONS, block_mean, coarsening_factor, upsampled
 from .region_model import log_likelihood_ratio, outline_samples
 from .through_plane import limit_through_plane
-from .resample import isotropic_spacing, mask_back_to_grid, resample_image_z, resample_mask_z
+from .resample import isotropic_spacing, mask_back_to_grid, resample_image_z, resample_mask_z, thick_slices
 from .result import SegmentResult, SegmentState, check_seeds
 
 #: Slices the level set needs after interpolation to near-isotropic voxels.
@@ -53,10 +53,10 @@ MINIMUM_SLICES = 4
 AUTO_COVERAGE = 0.75
 #: The threshold speed's range is the seed's mean +- this many standard deviations ...
 THRESHOLD_SIGMAS = 2.5
-#: ... and this many on thick slices (at least :data:`THICK_SLICE_RATIO` times the pixel size), where each slice
-#: beside the outlined one holds the lesion only in part: partial volume along K spreads the intensities the front
-#: meets beyond what the outlined slice's seed shows (docs/segmentation.md#level-set).
-THICK_SLICE_SIGMAS, THICK_SLICE_RATIO = 3.5, 4.0
+#: ... and this many on thick slices (:func:`.resample.thick_slices`), where each slice beside the outlined one
+#: holds the lesion only in part: partial volume along K spreads the intensities the front meets beyond what the
+#: outlined slice's seed shows (docs/segmentation.md#level-set).
+THICK_SLICE_SIGMAS = 3.5
 
 
 def segment_lesion(image, points_kji, spacing=(1.0, 1.0, 1.0), parameters: SegmentParameters = None, *,
@@ -139,8 +139,7 @@ def threshold_sigmas(spacing):
     spacing : sequence of 3 float
         The acquired volume's spacing, mm, KJI.
     """
-    thick = spacing[0] >= THICK_SLICE_RATIO * min(spacing[1:])
-    return THICK_SLICE_SIGMAS if thick else THRESHOLD_SIGMAS
+    return THICK_SLICE_SIGMAS if thick_slices(spacing) else THRESHOLD_SIGMAS
 
 
 def rough_model_for(crop, outline_crop, spacing, parameters):

@@ -32,6 +32,21 @@ from .levelset import signed_distance_to_surface
 MAX_FACTOR = 4
 
 
+#: Slices at least this many times the pixel size are thick: each holds structures near its faces only in part.
+THICK_SLICE_RATIO = 4.0
+
+
+def thick_slices(spacing):
+    """Whether the slices are thick: slice spacing at least :data:`THICK_SLICE_RATIO` times the pixel size.
+
+    Parameters
+    ----------
+    spacing : sequence of 3 float
+        mm, KJI.
+    """
+    return spacing[0] >= THICK_SLICE_RATIO * min(spacing[1:])
+
+
 def isotropic_spacing(spacing, *, max_factor=MAX_FACTOR):
     """Target slice spacing for near-isotropic voxels.
 

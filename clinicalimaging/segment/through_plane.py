@@ -15,7 +15,10 @@ reaches is kept):
 2. it may extend beyond the previous region by at most ``slope`` times the slice
    spacing in-plane (a surface steeper than that between two slices is not resolved
    by them; ``slope`` 1.5 allows a 56 degree wall);
-3. an empty region ends the structure on that side.
+3. an empty region ends the structure on that side;
+4. on thick slices, beyond the outermost outlines, a region that grows past 1.5
+   times the slice before while lying mostly beside it (a look-alike above or below
+   the lesion) ends the structure there too.
 
 Arrays are KJI, spacing in mm in the same order. Numpy and scipy only.
 """
@@ -23,10 +26,16 @@ Arrays are KJI, spacing in mm in the same order. Numpy and scipy only.
 import numpy as np
 from scipy import ndimage
 
+from .resample import thick_slices
+
 #: In-plane growth allowed per mm of slice spacing (1.5: up to 56 degrees from the slice axis).
 DEFAULT_SLOPE = 1.5
 #: On an outlined slice the region reaches at most this far (px) beyond the outline.
 OUTLINE_TOLERANCE_PX = 2.0
+#: On thick slices (:func:`.resample.thick_slices`), beyond the outermost outlines, a slice whose region is more
+#: than GROWTH_LIMIT times the slice before and overlaps it on less than MIN_OVERLAP of its own area is another
+#: structure: the walk stops there.
+GROWTH_LIMIT, MIN_OVERLAP = 1.5, 0.5
 _EIGHT_CONNECTED = np.ones((3, 3), bool)
 
 
@@ -62,15 +71,27 @@ def limit_through_plane(mask, outline_mask, spacing, *, slope=DEFAULT_SLOPE, tol
     for k in outlined:
         result[k] = region[k] & _within(outline_mask[k], np.full(2, float(tolerance_px)))
     reach_px = slope * spacing[0] / np.asarray(spacing[1:], float)
+    thick = thick_slices(spacing)
     bounds = np.r_[-1, outlined, region.shape[0]]
     for number, k in enumerate(outlined, start=1):
         for stop, step in ((bounds[number + 1], 1), (bounds[number - 1], -1)):
+            # On thick slices, walking away from every outline (not towards another one), a jump ends the walk.
+            stops_at_jumps = thick and stop in (-1, region.shape[0])
             previous = result[k]
             for other in range(k + step, stop, step):
                 continued = _continuation(region[other], previous, reach_px)
+                if stops_at_jumps and _jumps(continued, previous):
+                    break
                 result[other] |= continued  # between two outlined slices: what either side reaches
                 previous = continued
     return result
+
+
+def _jumps(region, previous):
+    """Whether ``region`` grows past :data:`GROWTH_LIMIT` times ``previous`` while mostly lying beside it."""
+    area = np.count_nonzero(region)
+    return (area > GROWTH_LIMIT * np.count_nonzero(previous)
+            and np.count_nonzero(region & previous) < MIN_OVERLAP * area)
 
 
 def _continuation(region, previous, reach_px):
