@@ -432,16 +432,22 @@ class SelfPacedSegmentTest(ScriptedLoadableModuleTest):
         self.assertTrue((slicer.util.arrayFromVolume(volumeNode) == inputBefore).all())
         self.delayDisplay("Test passed")
 
+    @staticmethod
+    def _scribbles(phantom, lesion, volumeNode):
+        """A scribble segmentation: the lesion, and the whole of its largest slice outside it as background."""
+        k = int(lesion.sum(axis=(1, 2)).argmax())
+        background = phantom.labels != phantom.lesion_label
+        background[:k] = False
+        background[k + 1:] = False
+        seeds = mrml.segmentation_from_mask(lesion, volumeNode, name="seeds", segment_name="lesion")
+        mrml.segmentation_from_mask(background, volumeNode, segment_name="background", node=seeds)
+        return seeds
+
     def test_SeedsAndEnhanceFirst(self):
         """Scribbles and enhancement first: optional outputs on the input's grid, no temporary node left behind."""
         self.delayDisplay("Segmenting with seeds, enhanced first")
         phantom, lesion, volumeNode, outline = self._phantomCase()
-        k = int(lesion.sum(axis=(1, 2)).argmax())
-        background = phantom.labels != phantom.lesion_label
-        background[:k] = False
-        background[k + 1:] = False  # the whole largest slice outside the lesion
-        seeds = mrml.segmentation_from_mask(lesion, volumeNode, name="seeds", segment_name="lesion")
-        mrml.segmentation_from_mask(background, volumeNode, segment_name="background", node=seeds)
+        seeds = self._scribbles(phantom, lesion, volumeNode)
         marginMapVolume = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", "margin")
         roughVolume = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLLabelMapVolumeNode", "rough")
         volumesBefore = slicer.mrmlScene.GetNumberOfNodesByClass("vtkMRMLVolumeNode")
@@ -462,12 +468,7 @@ class SelfPacedSegmentTest(ScriptedLoadableModuleTest):
         phantom, lesion, volumeNode, outline = self._phantomCase()
         logic = SelfPacedSegmentLogic()
         segmentationNode = logic.process(volumeNode, outline, showResult=False)
-        k = int(lesion.sum(axis=(1, 2)).argmax())
-        background = phantom.labels != phantom.lesion_label
-        background[:k] = False
-        background[k + 1:] = False  # the whole largest slice outside the lesion
-        seeds = mrml.segmentation_from_mask(lesion, volumeNode, name="scribbles", segment_name="lesion")
-        mrml.segmentation_from_mask(background, volumeNode, segment_name="background", node=seeds)
+        seeds = self._scribbles(phantom, lesion, volumeNode)
         refined = logic.refine(volumeNode, segmentationNode, seeds)
         self.assertIs(refined, segmentationNode)
         self.assertGreaterEqual(self._dice(segmentationNode, volumeNode, lesion), 0.8)
