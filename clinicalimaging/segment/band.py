@@ -19,7 +19,7 @@ from scipy import ndimage
 
 from ..errors import InputError
 from ..progress import report, subrange
-from .features import texture_ranges, voxel_features
+from .features import FEATURE_NAMES, texture_ranges, voxel_features
 from .postprocess import clean_mask
 
 #: Scribble voxels that join the training voxels, per class, at most (a seeded sample).
@@ -67,7 +67,7 @@ class BandState:
         """Make sure every voxel of ``voxels`` has its features; compute only the missing ones."""
         if self.rows is None:
             self.rows = np.full(self.image.shape, -1, np.int32)
-            self.features = np.zeros((0, 61), np.float32)
+            self.features = np.zeros((0, len(FEATURE_NAMES)), np.float32)
             self.ranges = texture_ranges(self.image, self.spacing, voxels)
         missing = voxels & (self.rows < 0)
         if missing.any():

@@ -145,10 +145,8 @@ def rough_segmentation(image, initial_mask, spacing, *, iterations=200, curvatur
         smoothing_mm=smoothing_mm)
     # ITK's sparse-field front never takes in the image's outermost voxels: a lesion cut by the crop (an organ
     # leaving the volume) would lose its last slice. One replicated voxel on every side gives it room.
-    volume, inside = np.pad(volume, 1, mode="edge"), np.pad(inside, 1, mode="edge")
-    feature = _sitk_image(volume, spacing)
-    if smoothing_mm > 0:
-        feature = sitk.SmoothingRecursiveGaussian(feature, smoothing_mm)
+    feature = _smoothed(np.pad(volume, 1, mode="edge"), spacing, smoothing_mm)
+    inside = np.pad(inside, 1, mode="edge")
     # ITK's threshold speed is in the image's intensity unit and its curvature term is not: in units of the seed's
     # standard deviation their balance, and so the result, do not depend on how the image is scaled.
     result = _evolve(inside, sitk.Cast(feature / unit, sitk.sitkFloat32), spacing, lower / unit, upper / unit,
@@ -177,9 +175,7 @@ def lesion_intensity_range(image, initial_mask, spacing, *, threshold_sigmas=2.5
     sigma : float
         The seed's standard deviation (1 for a constant seed).
     """
-    feature = _sitk_image(image, spacing)
-    if smoothing_mm > 0:
-        feature = sitk.SmoothingRecursiveGaussian(feature, smoothing_mm)
+    feature = _smoothed(image, spacing, smoothing_mm)
     return _lesion_intensity_range(np.asarray(image), sitk.GetArrayViewFromImage(feature),
                                    _in_plane_signed_distance(initial_mask, spacing), threshold_sigmas, threshold_cap)
 
@@ -222,10 +218,8 @@ def region_segmentation(log_ratio, initial_mask, spacing, *, iterations=600, cur
     if not inside.any():
         raise InputError("The initial mask of the level set is empty: outline the lesion first.")
     report(progress, 0.0, "Level set: initialising")
-    ratio, inside = np.pad(ratio, 1, mode="edge"), np.pad(inside, 1, mode="edge")
-    feature = _sitk_image(ratio, spacing)
-    if smoothing_mm > 0:
-        feature = sitk.SmoothingRecursiveGaussian(feature, smoothing_mm)
+    feature = _smoothed(np.pad(ratio, 1, mode="edge"), spacing, smoothing_mm)
+    inside = np.pad(inside, 1, mode="edge")
     result = _evolve(inside, sitk.Cast(feature, sitk.sitkFloat32), spacing, evidence, 2 * LLR_LIMIT + 1, iterations,
                      curvature, progress)
     report(progress, 1.0, "Level set: done")
@@ -326,6 +320,12 @@ def _execute(level_set, initial, feature, progress):
         if cancelled:
             raise cancelled[0] from None
         raise
+
+
+def _smoothed(array, spacing, smoothing_mm):
+    """The array as a SimpleITK image, smoothed by a Gaussian of ``smoothing_mm`` (none for 0)."""
+    image = _sitk_image(array, spacing)
+    return sitk.SmoothingRecursiveGaussian(image, smoothing_mm) if smoothing_mm > 0 else image
 
 
 def _sitk_image(array, spacing):
