@@ -1,9 +1,13 @@
-"""Coarse-to-fine for large structures: the factor, block means and the way back to the fine grid."""
+"""Resolutions for large structures: the working grid, coarse-to-fine, block means and the way back."""
 
 import numpy as np
+import pytest
 
-from clinicalimaging.segment.multiresolution import (MAX_FACTOR, TARGET_RADIUS_VOXELS, block_mean,
-                                                     coarsening_factor, upsampled)
+from clinicalimaging.metrics import dice
+from clinicalimaging.segment.multiresolution import (MAX_FACTOR, TARGET_RADIUS_VOXELS, WORKING_RADIUS_VOXELS,
+                                                     block_any, block_mean, coarse_points, coarsening_factor,
+                                                     outline_radius_px, upsampled, upsampled_image, upsampled_mask,
+                                                     working_factors)
 
 
 def outline_of_radius(radius_voxels, size=200):
@@ -36,3 +40,43 @@ def test_upsampling_returns_the_fine_shape_and_the_blocks():
     fine = upsampled(coarse, 2, (5, 6, 7))
     assert fine.shape == (5, 6, 7)
     assert fine.sum() == 8 and fine[2:4, 2:4, 4:6].all()
+
+
+def square_outline(k, centre, half_side):
+    """Four outline points (k, j, i) of a square, in drawing order."""
+    j, i = centre
+    return [(k, j - half_side, i - half_side), (k, j - half_side, i + half_side),
+            (k, j + half_side, i + half_side), (k, j + half_side, i - half_side)]
+
+
+def test_the_working_grid_coarsens_only_large_outlines_and_not_thick_slices():
+    assert outline_radius_px(square_outline(3, (50, 50), 10)) == pytest.approx(20 / np.sqrt(np.pi))
+    assert outline_radius_px([[np.nan, 0, 0]] * 3) == 0.0
+    small = square_outline(3, (100, 100), 0.8 * WORKING_RADIUS_VOXELS)
+    large = square_outline(3, (100, 100), 1.5 * WORKING_RADIUS_VOXELS)  # radius 1.7 x the limit
+    assert working_factors(small, (1.0, 1.0, 1.0)) == (1, 1, 1)
+    assert working_factors(large, (1.0, 1.0, 1.0)) == (2, 2, 2)
+    assert working_factors(large, (5.0, 1.0, 1.0)) == (1, 2, 2)  # thick slices stay as they are
+
+
+def test_coarse_points_and_block_any_match_block_means():
+    fine = np.zeros((4, 8, 8))
+    fine[2, 5, 3] = 1.0
+    coarse = block_mean(fine, (2, 2, 2))
+    k, j, i = np.rint(coarse_points([(2, 5, 3)], (2, 2, 2))[0]).astype(int)
+    assert coarse[k, j, i] > 0 and np.count_nonzero(coarse) == 1
+    marked = block_any(fine > 0, (2, 2, 2))
+    assert marked.shape == (2, 4, 4) and marked[k, j, i] and marked.sum() == 1
+
+
+def test_a_coarse_ball_goes_back_to_the_fine_grid_smoothly():
+    k, j, i = np.ogrid[:41, :50, :50]
+    fine = np.hypot(np.hypot(k - 20.0, j - 24.5), i - 24.5) <= 15
+    coarse = block_mean(fine, (2, 2, 2)) >= 0.5
+    back = upsampled_mask(coarse, (2, 2, 2), fine.shape, (2.0, 2.0, 2.0))
+    assert back.shape == fine.shape and back.dtype == np.uint8
+    assert dice(back, fine) > max(0.96, dice(upsampled(coarse, 2, fine.shape), fine))  # better than blocks
+    assert not upsampled_mask(np.zeros((3, 3, 3)), (2, 2, 2), (5, 6, 6), (2.0, 2.0, 2.0)).any()
+    ramp = upsampled_image(np.arange(4, dtype=np.float32)[None, None, :].repeat(2, 0).repeat(2, 1), (1, 1, 2),
+                           (2, 2, 8))
+    assert np.all(np.diff(ramp[0, 0]) >= 0) and ramp[0, 0, 0] == 0 and ramp[0, 0, -1] == 3

@@ -8,8 +8,7 @@ import SimpleITK as sitk
 
 from clinicalimaging.errors import InputError
 from clinicalimaging.phantom import make_phantom
-from clinicalimaging.preprocess import RoiBox, outline_mask
-from clinicalimaging.segment.grow_from_seeds import grow_from_seeds, outline_seeds
+from clinicalimaging.segment.grow_from_seeds import grow_from_seeds
 from clinicalimaging.segment.evaluation import (compare_segmentations, format_segmentation_table, outlined_slices,
                                                 simulate_outline)
 
@@ -40,26 +39,6 @@ def test_grow_from_seeds_rejects_bad_seeds():
         grow_from_seeds(image, np.ones(image.shape, np.uint8), (1, 1, 1))
     with pytest.raises(InputError, match="shape"):
         grow_from_seeds(image, np.zeros((10, 10, 9), np.uint8), (1, 1, 1))
-
-
-def test_outline_seeds_inside_outside_and_on_faces():
-    shape = (5, 60, 60)
-    points = [(2, 20, 20), (2, 20, 40), (2, 40, 40), (2, 40, 20)]
-    box = RoiBox(start=(1, 5, 5), stop=(4, 55, 55), touches_border=False)
-    seeds = outline_seeds(points, shape, box=box)
-    polygon = outline_mask(points, shape).astype(bool)
-    lesion, background = seeds == 1, seeds == 2
-    assert lesion.any() and np.all(polygon[lesion])
-    assert not (polygon & background).any()
-    # Eroded by 2 px: the polygon's outer two rings hold no lesion seed.
-    assert not lesion[2, 20:22].any() and lesion[2, 23, 30]
-    # The shell, 3-4 px outside the polygon edge, and not adjacent to it.
-    assert np.all(background[2, 30, 43:45]) and not background[2, 30, 41:43].any()
-    # Every face of the box is background: its end slices whole, its sides on the slice between.
-    assert np.all(background[1, 5:55, 5:55]) and np.all(background[3, 5:55, 5:55])
-    assert all(np.all(side) for side in (background[2, 5, 5:55], background[2, 54, 5:55],
-                                          background[2, 5:55, 5], background[2, 5:55, 54]))
-    assert not background[0].any() and not background[:, :5].any()
 
 
 def test_simulate_outline_on_a_disk():

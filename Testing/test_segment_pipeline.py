@@ -8,7 +8,9 @@ from clinicalimaging import Cancelled, InputError
 from clinicalimaging.metrics import dice
 from clinicalimaging.phantom import make_phantom
 from clinicalimaging.segment.core import segment_lesion
+from clinicalimaging.segment.evaluation import simulate_outline
 from clinicalimaging.segment.parameters import SegmentParameters
+from clinicalimaging.segment.refine import refine_lesion
 from outline import lesion_outline
 
 
@@ -75,3 +77,28 @@ def test_cancel_stops_the_chain(phantom):
     points, _ = lesion_outline(phantom)
     with pytest.raises(Cancelled):
         segment_lesion(phantom.image, points, phantom.spacing, progress=lambda fraction, message: fraction < 0.3)
+
+
+def _large_ellipsoid(seed=0):
+    """A large ellipsoid (radius 40 px on the middle slice) on 1 mm voxels, with noise: an organ on thin slices."""
+    rng = np.random.default_rng(seed)
+    k, j, i = np.ogrid[:60, :110, :110]
+    organ = ((k - 30) / 22.0) ** 2 + ((j - 55) / 40.0) ** 2 + ((i - 55) / 40.0) ** 2 <= 1
+    return np.where(organ, 100.0, 30.0) + rng.normal(0.0, 8.0, organ.shape), organ
+
+
+def test_a_large_structure_runs_on_the_working_grid_and_comes_back_on_the_input_grid():
+    image, organ = _large_ellipsoid()
+    points = simulate_outline(organ)
+    result = segment_lesion(image, points, (1.0, 1.0, 1.0))
+    assert result.state.factors == (2, 2, 2) and result.state.input_shape == image.shape
+    assert result.mask.shape == result.margin.shape == result.rough_mask.shape == image.shape
+    assert dice(result.mask, organ) > 0.95
+    outside_roi = np.ones(image.shape, bool)
+    outside_roi[result.roi.slices] = False
+    assert not result.mask[outside_roi].any() and result.roi.stop[1] > organ.any(axis=(0, 2)).nonzero()[0].max()
+    seeds = np.zeros(image.shape, np.uint8)
+    seeds[30, 54:57, 54:57] = 2  # a background scribble inside the organ, 3 x 3 input voxels
+    seeds[30, 5:8, 50:53] = 1
+    refined = refine_lesion(result, seeds)
+    assert not refined.mask[seeds == 2].any() and refined.mask[seeds == 1].all()

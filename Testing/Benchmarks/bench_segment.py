@@ -1,4 +1,4 @@
-"""Benchmark of SelfPacedSegment on a lesion (brain1) and an organ (the abdominal CT's liver).
+"""Benchmark of SelfPacedSegment on a lesion (brain1) and an organ (the abdominal CT's liver, as acquired and at 1.5 mm).
 
 The outline is :func:`clinicalimaging.segment.evaluation.simulate_outline` of the
 reference label (12 points on its largest axial slice). Measures, per case, each
@@ -15,7 +15,7 @@ printed with its target:
 Dice against the expert label is printed beside each time. Not part of the test
 suite; needs ``../shared/data``. Usage::
 
-    python Testing/Benchmarks/bench_segment.py [--repeats 3] [--cases brain1,liver]
+    python Testing/Benchmarks/bench_segment.py [--repeats 3] [--cases brain1,liver,liver_1.5mm]
 """
 
 import argparse
@@ -26,31 +26,43 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from scipy import ndimage
 
 from clinicalimaging import mrml
 from clinicalimaging.metrics import dice
 from clinicalimaging.segment.grow_from_seeds import growcut_segment
-from clinicalimaging.segment.core import roi_margin_z_mm, segment_lesion
-from clinicalimaging.segment.parameters import SegmentParameters
+from clinicalimaging.segment.core import segment_lesion
 from clinicalimaging.segment.evaluation import simulate_outline
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_enhance import _resident_bytes, alternate, verdict  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
-#: name: image file, label file, label value, target seconds.
-CASES = {"brain1": ("brain1_image.nrrd", "brain1_label.nrrd", 1, 5.0),
-         "liver": ("abdomen_ct.nii.gz", "abdomen_ct_organs.nii.gz", 5, 10.0)}
+#: name: image file, label file, label value, target seconds, resampled voxel size in mm (None: as acquired).
+CASES = {"brain1": ("brain1_image.nrrd", "brain1_label.nrrd", 1, 5.0, None),
+         "liver": ("abdomen_ct.nii.gz", "abdomen_ct_organs.nii.gz", 5, 10.0, None),
+         "liver_1.5mm": ("abdomen_ct_full.nii.gz", "abdomen_ct_full_organs.nii.gz", 5, 10.0, 1.5)}
 
 
 def load_case(name):
-    """(image float32 KJI, reference mask, spacing in mm KJI, outline points KJI) of a case of :data:`CASES`."""
-    image_file, label_file, value, _ = CASES[name]
+    """(image float32 KJI, reference mask, spacing in mm KJI, outline points KJI) of a case of :data:`CASES`.
+
+    A case with a voxel size is resampled to it (linear for the image, nearest
+    neighbour for the labels): the whole CT at 1.5 mm stands for a thin-slice thorax or
+    abdomen CT, eight times the voxels of the acquired 3 mm.
+    """
+    image_file, label_file, value, _, voxel_mm = CASES[name]
     image_node = mrml.read_volume(DATA / image_file)
     label_node = mrml.read_volume(DATA / label_file, labelmap=True)
     lesion = mrml.label_mask_like(label_node, image_node, value) > 0
     image = mrml.array_from_volume(image_node).astype(np.float32)
-    return image, lesion, mrml.spacing_kji(image_node), simulate_outline(lesion, count=12)
+    spacing = mrml.spacing_kji(image_node)
+    if voxel_mm:
+        zoom = [size / voxel_mm for size in spacing]
+        image = ndimage.zoom(image, zoom, order=1).astype(np.float32)
+        lesion = ndimage.zoom(lesion.astype(np.uint8), zoom, order=0) > 0
+        spacing = (voxel_mm,) * 3
+    return image, lesion, spacing, simulate_outline(lesion, count=12)
 
 
 def run_self_paced(image, points, spacing):
@@ -58,8 +70,8 @@ def run_self_paced(image, points, spacing):
 
 
 def run_growcut(image, points, spacing):
-    """Grow from seeds in the chain's own box, as in ``clinicalimaging evaluate-segmentation``."""
-    return growcut_segment(image, points, spacing, margin_z_mm=roi_margin_z_mm(points, spacing, SegmentParameters()))
+    """Grow from seeds from the seeds a user would paint, as in ``clinicalimaging evaluate-segmentation``."""
+    return growcut_segment(image, points, spacing)
 
 
 SIDES = {"self-paced SVM": run_self_paced, "grow from seeds": run_growcut}

@@ -38,6 +38,10 @@ SAMPLES = {  # name: image, labels, label value, connected component (1 = larges
     "breast1": ("breast1_image.nrrd", "breast1_label.nrrd", 1, None),
     "tube": ("prostate_phantom_subvolume.nrrd", "prostate_phantom_subvolume_label.nrrd", 9, 2),
     "liver": ("abdomen_ct.nii.gz", "abdomen_ct_organs.nii.gz", 5, None),
+    "spleen": ("abdomen_ct_full.nii.gz", "abdomen_ct_full_organs.nii.gz", 1, None),
+    "kidney": ("abdomen_ct_full.nii.gz", "abdomen_ct_full_organs.nii.gz", 2, None),
+    "stomach": ("abdomen_ct_full.nii.gz", "abdomen_ct_full_organs.nii.gz", 6, None),
+    "aorta": ("abdomen_ct_full.nii.gz", "abdomen_ct_full_organs.nii.gz", 52, None),
 }
 SEEDS = {"tune": (0, 1), "check": (2, 3), "all": (0, 1, 2, 3)}
 METHODS = ("preprocessing", "level set", "plain SVM", "self-paced SVM", "grow from seeds")

@@ -12,7 +12,8 @@ docs/segmentation.md (sections of the same names):
    speed the outline's intensity range or, for a structure of several tissues, an
    intensity model learnt inside and around the outline (:mod:`.levelset`,
    :mod:`.region_model`), then limited slice by slice beyond the outlined slices
-   (:mod:`.through_plane`);
+   (:mod:`.through_plane`) and to the territory the outline wins against a background
+   shell around it (:mod:`.competition`);
 4. the classification stage (:mod:`.band`): per-voxel 2-D + 3-D features
    (:mod:`.features`) of the voxels in a band around the rough surface and of
    training voxels sampled from the rough interior and a shell outside it, labelled
@@ -39,9 +40,11 @@ from ..preprocess import outline_mask, refine_lesion_mask
 from ..progress import report, subrange
 from ..validation import as_scalar_volume, check_spacing
 from .band import BandState, classify_band
+from .competition import RADIUS_VOXELS, competition_mask
 from .levelset import lesion_intensity_range, region_segmentation, rough_segmentation, signed_distance_to_surface
 from .parameters import SegmentParameters
-from .multiresolution import REFINE_ITERATIONS, block_mean, coarsening_factor, upsampled
+from .multiresolution import (REFINE_ITERATIONS, axis_factors, block_mean, coarse_points, coarsening_factor,
+                              upsampled, working_factors)
 from .region_model import log_likelihood_ratio, outline_samples
 from .through_plane import limit_through_plane
 from .resample import isotropic_spacing, mask_back_to_grid, resample_image_z, resample_mask_z, thick_slices
@@ -93,6 +96,23 @@ def segment_lesion(image, points_kji, spacing=(1.0, 1.0, 1.0), parameters: Segme
     volume = as_scalar_volume(image, name="input image")
     spacing = check_spacing(spacing)
     seeds = check_seeds(seeds, volume.shape)
+    factors = working_factors(points_kji, spacing)
+    if factors == (1, 1, 1):
+        state = _classification_state(volume, points_kji, spacing, parameters, progress)
+    else:
+        # A large structure on fine voxels: the chain runs on the working grid (:mod:`.multiresolution`).
+        state = _classification_state(block_mean(volume, factors), coarse_points(points_kji, factors),
+                                      tuple(s * f for s, f in zip(spacing, factors)), parameters, progress)
+        state.factors, state.input_shape = factors, volume.shape
+    scribbles = None if seeds is None else state.scribbles_on_grid(seeds)
+    band = classify_band(state.band, parameters, scribbles=scribbles, progress=subrange(progress, 0.25, 1.0))
+    result = state.result(band, seeds)
+    report(progress, 1.0, "Segmentation done")
+    return result
+
+
+def _classification_state(volume, points_kji, spacing, parameters, progress):
+    """Steps 1-3 of the chain on one grid: the :class:`.result.SegmentState` the classification stage starts from."""
     target_spacing = isotropic_spacing(spacing)
     slices = (volume.shape[0] - 1) * round(spacing[0] / target_spacing) + 1
     if slices < MINIMUM_SLICES:
@@ -111,24 +131,23 @@ def segment_lesion(image, points_kji, spacing=(1.0, 1.0, 1.0), parameters: Segme
     report(progress, 0.1, "Level set")
     # The speed's intensity statistics come from the user's own outline: Otsu's processed region can take in tissue
     # beside the lesion.
-    rough_iso = _rough(image_iso, initial_iso, spacing_iso, crop, outline_mask(points_kji, volume.shape)[roi.slices],
-                       spacing, parameters, subrange(progress, 0.1, 0.25))
+    outline_crop = outline_mask(points_kji, volume.shape)[roi.slices].astype(bool)
+    rough_iso = _rough(image_iso, initial_iso, spacing_iso, crop, outline_crop, spacing, parameters,
+                       subrange(progress, 0.1, 0.25))
     if parameters.through_plane_slope > 0:
         # The preprocessed outline is the user's boundary on the outlined slices (or the paper's processed region
         # where that reached beyond it).
         rough_iso = _limited_through_plane(rough_iso, spacing_iso, initial[roi.slices], crop.shape, spacing,
                                            parameters.through_plane_slope)
+    if parameters.background_competition:
+        rough_iso = _won_by_outline(rough_iso, spacing_iso, crop, outline_crop,
+                                    np.asarray(points_kji, float) - roi.start, spacing)
     distance = signed_distance_to_surface(rough_iso, spacing_iso)
     # Small lesions: keep a confident interior by narrowing the band to half the lesion's depth.
     half_width = min(parameters.band_mm, 0.5 * float(distance.max()))
-    state = SegmentState(BandState(image_iso, spacing_iso, distance, half_width, initial_iso.astype(bool),
+    return SegmentState(BandState(image_iso, spacing_iso, distance, half_width, initial_iso.astype(bool),
                                    np.argwhere(initial_iso).mean(axis=0)),
-                         roi, crop.shape, spacing, volume.shape, parameters, rough_iso, initial)
-    scribbles = None if seeds is None else state.scribbles_on_grid(seeds)
-    band = classify_band(state.band, parameters, scribbles=scribbles, progress=subrange(progress, 0.25, 1.0))
-    result = state.result(band)
-    report(progress, 1.0, "Segmentation done")
-    return result
+                        roi, crop.shape, spacing, volume.shape, parameters, rough_iso, initial)
 
 
 def threshold_sigmas(spacing):
@@ -219,6 +238,25 @@ def _limited_through_plane(rough_iso, spacing_iso, outline_mask, crop_shape, spa
     allowed = limited if tuple(spacing_iso) == tuple(spacing) else \
         resample_mask_z(limited, spacing, spacing_iso[0])[0].astype(bool)
     return (rough_iso.astype(bool) & allowed).view(np.uint8)
+
+
+def _won_by_outline(rough_iso, spacing_iso, crop, outline_crop, points_crop, spacing):
+    """The rough mask where the outline wins the seeded competition (:func:`.competition.competition_mask`).
+
+    The competition runs on the acquired slices of the crop, coarsened for large
+    structures so that the outline's radius spans about
+    :data:`.competition.RADIUS_VOXELS` voxels; on the fine grid the rough mask keeps
+    what the shape-based interpolation of the outline's territory allows.
+    """
+    factors = axis_factors(coarsening_factor(outline_crop, spacing, RADIUS_VOXELS), spacing)
+    if factors == (1, 1, 1):
+        won = competition_mask(crop, points_crop)
+    else:
+        centres = (np.asarray(factors) - 1) / 2.0  # a coarse voxel's centre on the fine grid
+        won = upsampled(competition_mask(block_mean(crop, factors), (points_crop - centres) / factors,
+                                         pixel_size=factors[1]), factors, crop.shape)
+    allowed = won if tuple(spacing_iso) == tuple(spacing) else resample_mask_z(won, spacing, spacing_iso[0])[0]
+    return (rough_iso.astype(bool) & allowed.astype(bool)).view(np.uint8)
 
 
 def roi_margin_z_mm(points_kji, spacing, parameters):

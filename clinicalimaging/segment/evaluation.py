@@ -22,7 +22,7 @@ from ..progress import report, subrange
 from ..text_tables import format_rows
 from ..validation import as_binary_mask, as_scalar_volume, check_spacing
 from .grow_from_seeds import growcut_segment
-from .core import roi_margin_z_mm, segment_lesion
+from .core import segment_lesion
 from .parameters import SegmentParameters
 
 #: Step in px along each ray of :func:`simulate_outline` at which the lesion is sampled.
@@ -149,7 +149,8 @@ def compare_segmentations(image, lesion_mask, spacing, *, points=None, parameter
       set had finished;
     - ``"plain SVM"``: :func:`~.core.segment_lesion` with ``classifier="svm"``;
     - ``"self-paced SVM"``: :func:`~.core.segment_lesion` with ``parameters`` (the default);
-    - ``"grow from seeds"``: :func:`~.grow_from_seeds.growcut_segment` with the same ROI margins.
+    - ``"grow from seeds"``: :func:`~.grow_from_seeds.growcut_segment` (the seeds a user
+      would paint: the outline eroded, a shell outside it, a box ±30 mm).
 
     Parameters
     ----------
@@ -210,8 +211,7 @@ def compare_segmentations(image, lesion_mask, spacing, *, points=None, parameter
                  progress=subrange(progress, 0.05, 0.45))
     default = _Run(segment_lesion, volume, points, spacing, parameters, progress=timed_progress)
     report(progress, 0.85, "Grow from seeds")
-    grown = _Run(growcut_segment, volume, points, spacing, margin_px=parameters.roi_padding_px,
-                 margin_z_mm=roi_margin_z_mm(points, spacing, parameters))  # the same box as the chain's
+    grown = _Run(growcut_segment, volume, points, spacing)
     level_set_seconds = level_set_done[0] - default.started if level_set_done else default.seconds
     rows = [
         _row("preprocessing", preprocessed, lambda result: result[0], reference, spacing),

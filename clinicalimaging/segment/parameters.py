@@ -38,6 +38,12 @@ class SegmentParameters(Parameters):
                                                 "slices a slice keeps only the parts of its region that overlap the "
                                                 "slice before, grown by at most this times the slice spacing "
                                                 "in-plane; 0 switches the rule off.")
+    background_competition: bool = parameter(True,
+                                             help="Seeded competition of the rough step: a voxel stays in the rough "
+                                                  "result only if the outline reaches it more cheaply (smaller "
+                                                  "intensity steps on the way) than a background shell 4-7 px "
+                                                  "outside the outline does; stops leaks into touching neighbours "
+                                                  "of the same intensity.")
     level_set_iterations: int = parameter(600, minimum=1, maximum=5000,
                                           help="Most iterations of the threshold level set (rough segmentation); "
                                                "a lesion far above or below the outline needs many.")

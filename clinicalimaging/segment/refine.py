@@ -46,7 +46,7 @@ def refine_lesion(result, seeds, *, parameters=None, progress=None):
     if state is None:
         raise InputError("This result keeps no segmentation state to refine; run segment_lesion again with the "
                          "seeds instead.")
-    seeds = check_seeds(seeds, state.volume_shape)
+    seeds = check_seeds(seeds, state.input_shape)
     scribbles = state.scribbles_on_grid(seeds)
     if not scribbles[0].any() or not scribbles[1].any():
         raise InputError("Inside the region of interest the scribbles need both classes: some lesion (1) and some "
@@ -54,6 +54,6 @@ def refine_lesion(result, seeds, *, parameters=None, progress=None):
     report(progress, 0.0, "Refining with the scribbles")
     band = classify_band(state.band, parameters or state.parameters, scribbles=scribbles,
                          importance=list(result.feature_importance), progress=subrange(progress, 0.0, 1.0))
-    refined = state.result(band)
+    refined = state.result(band, seeds)
     report(progress, 1.0, "Refinement done")
     return refined
