@@ -270,7 +270,11 @@ def test_cli_interrupt_exits_130_and_writes_nothing(tmp_path):
     script = textwrap.dedent(f"""
         import signal, sys
         from clinicalimaging.cli import main
-        import slicer  # imported first: an interrupt inside "import slicer" turns into an ImportError
+        # Imported first: an interrupt inside a half-finished import of a C extension can crash the interpreter
+        # (the console script ends through clinicalimaging.launch for that reason); on a loaded machine the
+        # command's own imports could still be running when the alarm fires.
+        import slicer, vtk
+        import clinicalimaging.enhance.nodes, clinicalimaging.mrml
         def interrupt(*_):
             raise KeyboardInterrupt
         signal.signal(signal.SIGALRM, interrupt)

@@ -9,6 +9,9 @@ set, plain SVM, self-paced SVM (the default) and Slicer's Grow from seeds; Dice,
 
 - the four sample cases (``../shared/data``): brain1's tumour, breast1's lesion, the
   prostate phantom's tube (component 2 of label 9), the abdominal CT's liver (label 5);
+- four organs of the whole-scan CT (``abdomen_ct_full``, TotalSegmentator's labels):
+  spleen, right kidney, stomach, aorta. Held out: added as a check after the method
+  was tuned on the cases above;
 - the abdominal phantoms (:func:`clinicalimaging.phantom.make_phantom`, CT and MR);
 - the stress phantoms (:mod:`clinicalimaging.stress_phantoms`).
 
