@@ -29,9 +29,6 @@ from .result import BACKGROUND_SEED, LESION_SEED
 
 #: Background shell of the competition, pixels outside the outline: beyond the blur of its edge.
 SHELL_PX = (4, 7)
-#: Large structures compete on a coarser grid where the outline's equivalent radius spans about this many voxels
-#: (:func:`.multiresolution.coarsening_factor`): twice the level set's coarse grid, so gaps of a voxel or two stay.
-RADIUS_VOXELS = 16
 #: Cost of one step on top of the intensity step, in units of the image's typical neighbour difference: equal
 #: intensities are reached by the nearer seed.
 STEP_COST = 1e-3
@@ -159,7 +156,7 @@ def seeded_competition(image, seeds):
     return labels.reshape(volume.shape)
 
 
-def competition_mask(image, points_kji, *, pixel_size=1):
+def competition_mask(image, points_kji):
     """Where the outline's lesion seeds win the competition against the background shell around it.
 
     Parameters
@@ -168,15 +165,10 @@ def competition_mask(image, points_kji, *, pixel_size=1):
         Scalar image (the region of interest).
     points_kji : (N, 3) array_like of float
         The outline points in ``image``'s voxel coordinates.
-    pixel_size : int
-        Pixels of the acquired grid per pixel of ``image`` (a coarsened grid): the
-        erosion of the lesion seeds (2 px) and the shell :data:`SHELL_PX` are acquired
-        pixels.
 
     Returns
     -------
     ndarray of bool, shape (K, J, I)
     """
-    seeds = outline_seeds(points_kji, np.shape(image), faces=False, erode_px=max(1, round(2 / pixel_size)),
-                          shell_px=tuple(distance / pixel_size for distance in SHELL_PX))
+    seeds = outline_seeds(points_kji, np.shape(image), faces=False, shell_px=SHELL_PX)
     return seeded_competition(image, seeds) == LESION_SEED

@@ -40,11 +40,10 @@ from ..preprocess import outline_mask, refine_lesion_mask
 from ..progress import report, subrange
 from ..validation import as_scalar_volume, check_spacing
 from .band import BandState, classify_band
-from .competition import RADIUS_VOXELS, competition_mask
+from .competition import competition_mask
 from .levelset import lesion_intensity_range, region_segmentation, rough_segmentation, signed_distance_to_surface
 from .parameters import SegmentParameters
-from .multiresolution import (REFINE_ITERATIONS, axis_factors, block_mean, coarse_points, coarsening_factor,
-                              upsampled, working_factors)
+from .multiresolution import REFINE_ITERATIONS, block_mean, coarse_points, coarsening_factor, upsampled, working_factors
 from .region_model import log_likelihood_ratio, outline_samples
 from .through_plane import limit_through_plane
 from .resample import isotropic_spacing, mask_back_to_grid, resample_image_z, resample_mask_z, thick_slices
@@ -140,8 +139,7 @@ def _classification_state(volume, points_kji, spacing, parameters, progress):
         rough_iso = _limited_through_plane(rough_iso, spacing_iso, initial[roi.slices], crop.shape, spacing,
                                            parameters.through_plane_slope)
     if parameters.background_competition:
-        rough_iso = _won_by_outline(rough_iso, spacing_iso, crop, outline_crop,
-                                    np.asarray(points_kji, float) - roi.start, spacing)
+        rough_iso = _won_by_outline(rough_iso, spacing_iso, crop, np.asarray(points_kji, float) - roi.start, spacing)
     distance = signed_distance_to_surface(rough_iso, spacing_iso)
     # Small lesions: keep a confident interior by narrowing the band to half the lesion's depth.
     half_width = min(parameters.band_mm, 0.5 * float(distance.max()))
@@ -240,21 +238,14 @@ def _limited_through_plane(rough_iso, spacing_iso, outline_mask, crop_shape, spa
     return (rough_iso.astype(bool) & allowed).view(np.uint8)
 
 
-def _won_by_outline(rough_iso, spacing_iso, crop, outline_crop, points_crop, spacing):
+def _won_by_outline(rough_iso, spacing_iso, crop, points_crop, spacing):
     """The rough mask where the outline wins the seeded competition (:func:`.competition.competition_mask`).
 
-    The competition runs on the acquired slices of the crop, coarsened for large
-    structures so that the outline's radius spans about
-    :data:`.competition.RADIUS_VOXELS` voxels; on the fine grid the rough mask keeps
-    what the shape-based interpolation of the outline's territory allows.
+    The competition runs on the acquired slices of the crop (the working grid keeps its
+    size bounded); on the fine grid the rough mask keeps what the shape-based
+    interpolation of the outline's territory allows.
     """
-    factors = axis_factors(coarsening_factor(outline_crop, spacing, RADIUS_VOXELS), spacing)
-    if factors == (1, 1, 1):
-        won = competition_mask(crop, points_crop)
-    else:
-        centres = (np.asarray(factors) - 1) / 2.0  # a coarse voxel's centre on the fine grid
-        won = upsampled(competition_mask(block_mean(crop, factors), (points_crop - centres) / factors,
-                                         pixel_size=factors[1]), factors, crop.shape)
+    won = competition_mask(crop, points_crop)
     allowed = won if tuple(spacing_iso) == tuple(spacing) else resample_mask_z(won, spacing, spacing_iso[0])[0]
     return (rough_iso.astype(bool) & allowed.astype(bool)).view(np.uint8)
 

@@ -37,8 +37,8 @@ REFINE_ITERATIONS = 60
 WORKING_RADIUS_VOXELS = 28
 
 
-def coarsening_factor(initial_mask, spacing, target_radius_voxels=TARGET_RADIUS_VOXELS):
-    """The integer factor for the coarse grid: 1 (none) for structures of up to ``2 x target_radius_voxels``.
+def coarsening_factor(initial_mask, spacing):
+    """The integer factor for the coarse grid: 1 (none) for structures of up to ``2 x TARGET_RADIUS_VOXELS``.
 
     Parameters
     ----------
@@ -46,8 +46,6 @@ def coarsening_factor(initial_mask, spacing, target_radius_voxels=TARGET_RADIUS_
         The outline's mask.
     spacing : sequence of 3 float
         mm, KJI.
-    target_radius_voxels : float
-        Coarse voxels (of the finest spacing) the outline's equivalent radius should span.
 
     Returns
     -------
@@ -57,7 +55,7 @@ def coarsening_factor(initial_mask, spacing, target_radius_voxels=TARGET_RADIUS_
     areas = initial_mask.reshape(initial_mask.shape[0], -1).sum(axis=1)
     radius_mm = np.sqrt(areas.max(initial=0) * spacing[1] * spacing[2] / np.pi)
     radius_voxels = radius_mm / min(spacing)
-    return int(np.clip(radius_voxels // target_radius_voxels, 1, MAX_FACTOR))
+    return int(np.clip(radius_voxels // TARGET_RADIUS_VOXELS, 1, MAX_FACTOR))
 
 
 def axis_factors(factor, spacing):
