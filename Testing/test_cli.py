@@ -17,6 +17,7 @@ import SimpleITK as sitk
 from clinicalimaging.cli import build_parser, parameters_from_arguments
 from clinicalimaging.demo import DEMO_FILES
 from clinicalimaging.enhance.parameters import EnhanceParameters
+from clinicalimaging.enhance.sweep import SWEEPS
 from clinicalimaging.parameters import describe
 from clinicalimaging.phantom import make_phantom
 
@@ -313,6 +314,35 @@ def test_cli_evaluate_enhancement_on_a_phantom(tmp_path):
 
     assert len(set(methods)) == TABLE_METHODS
     assert sorted(path.name for path in tmp_path.iterdir()) == ["comparison.csv", "image.nrrd", "label.nrrd"]
+
+
+def test_cli_evaluate_enhancement_sweep_writes_the_read_off_table_and_the_plot(tmp_path):
+    phantom = make_phantom("mr", shape=(8, 64, 64))
+    image = write_image(tmp_path / "image.nrrd", phantom.image)
+    label = write_image(tmp_path / "label.nrrd", phantom.labels)
+
+    result = run_cli("evaluate-enhancement", image, label, "--label-value", phantom.lesion_label, "--sweep",
+                     "--plot", tmp_path / "sweep.png", "--table", tmp_path / "sweep.csv")
+
+    assert result.returncode == 0, result.stderr
+    assert "CNR at +25%" in result.stdout and "unsharp mask [amount]" in result.stdout
+    with (tmp_path / "sweep.csv").open(newline="") as file:
+        rows = list(csv.DictReader(file))
+    assert [row["method"] for row in rows] == list(SWEEPS)
+    assert (tmp_path / "sweep.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cli_evaluate_enhancement_plot_needs_the_sweep(tmp_path):
+    phantom = make_phantom("mr", shape=(8, 48, 48))
+    image = write_image(tmp_path / "image.nrrd", phantom.image)
+    label = write_image(tmp_path / "label.nrrd", phantom.labels)
+
+    result = run_cli("evaluate-enhancement", image, label, "--label-value", phantom.lesion_label,
+                     "--plot", tmp_path / "sweep.png", "--table", tmp_path / "t.csv")
+
+    assert_clean_input_error(result)
+    assert "--sweep" in result.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["image.nrrd", "label.nrrd"]
 
 
 def test_cli_evaluate_enhancement_refuses_to_merge_the_labels_of_a_multi_label_map(tmp_path):

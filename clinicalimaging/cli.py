@@ -3,7 +3,8 @@
 ::
 
     clinicalimaging enhance INPUT OUTPUT [--order-map FILE] [--fractal-map FILE] [options]
-    clinicalimaging evaluate-enhancement IMAGE LABEL [--label-value N] [--table OUT.csv] [options]
+    clinicalimaging evaluate-enhancement IMAGE LABEL [--label-value N] [--sweep [--plot OUT.png]]
+        [--table OUT.csv] [options]
     clinicalimaging segment INPUT OUTPUT --outline OUTLINE.mrk.json [--seeds FILE] [--enhance-first]
         [--margin-map FILE] [--rough FILE] [--table OUT.csv] [options]
     clinicalimaging evaluate-segmentation IMAGE LABEL [--label-value N] [--component N]
@@ -301,22 +302,37 @@ def _lesion_mask(arguments, image_node, label_node):
 
 
 def _run_evaluate_enhancement(arguments, progress):
-    """The comparison table, as text."""
+    """The comparison table (or with ``--sweep`` the strength sweep), as text."""
     from . import mrml
     from .enhance.compare import compare_enhancements, format_table
+    from .enhance.sweep import format_sweep, sweep_enhancements, sweep_figure, sweep_table
 
     parameters = stage_parameters_from_arguments(EnhanceParameters, arguments)
-    if arguments.table is not None:
-        mrml.check_outputs([arguments.image, arguments.label], [(arguments.table, "table")])
+    if arguments.plot is not None and not arguments.sweep:
+        raise InputError("--plot draws the strength sweep: add --sweep, or leave --plot out.")
+    outputs = [(path, kind) for path, kind in ((arguments.table, "table"), (arguments.plot, "figure"))
+               if path is not None]
+    mrml.check_outputs([arguments.image, arguments.label], outputs)
     report(progress, 0.0, "Reading the image and the label map")
     image_node = mrml.read_volume(arguments.image)
     label_node = mrml.read_volume(arguments.label, labelmap=True)
     lesion_mask = _lesion_mask(arguments, image_node, label_node)
-    rows = compare_enhancements(mrml.array_from_volume(image_node), lesion_mask, mrml.spacing_kji(image_node),
-                                parameters=parameters, progress=subrange(progress, 0.05, 1.0))
-    if arguments.table is not None:
-        mrml.write_table(mrml.table_from_rows(rows, name="enhancement comparison"), arguments.table)
-    return format_table(rows)
+    image, spacing = mrml.array_from_volume(image_node), mrml.spacing_kji(image_node)
+    if arguments.sweep:
+        curves = sweep_enhancements(image, lesion_mask, spacing, parameters=parameters,
+                                    progress=subrange(progress, 0.05, 1.0))
+        rows, text, name = sweep_table(curves), format_sweep(curves), "enhancement sweep"
+    else:
+        rows = compare_enhancements(image, lesion_mask, spacing, parameters=parameters,
+                                    progress=subrange(progress, 0.05, 1.0))
+        text, name = format_table(rows), "enhancement comparison"
+    if outputs:
+        with mrml.staged_outputs([path for path, _ in outputs]) as staged:
+            if arguments.table is not None:
+                mrml.write_table(mrml.table_from_rows(rows, name=name), staged[Path(arguments.table)])
+            if arguments.plot is not None:
+                sweep_figure(curves, title=Path(arguments.image).name).savefig(staged[Path(arguments.plot)])
+    return text
 
 
 def _run_evaluate_segmentation(arguments, progress):
@@ -468,6 +484,13 @@ def build_parser():
         description="Compare the original, each baseline (constant order 0.5, CLAHE, unsharp mask, Laplacian "
                     "sharpening), paper mode and the chosen mode on a lesion given by a label map, and print "
                     "the table.")
+    evaluate.add_argument("--sweep", action="store_true",
+                          help="Run every method over its strength instead (unsharp amount; Laplacian, Tiansi and "
+                               "CLAHE blends; curvature anisotropic diffusion; both fractional modes) and print each "
+                               "curve of (edge sharpness ratio, CNR ratio) and the CNR ratio read off at +25 %% and "
+                               "+40 %% sharpness; --table then holds the read-off table.")
+    evaluate.add_argument("--plot", metavar="OUT.png",
+                          help="With --sweep: also draw the curves in a PNG (default: not drawn).")
     evaluate.set_defaults(run=_run_evaluate_enhancement)
 
     segment = commands.add_parser(

@@ -183,6 +183,48 @@ def laplacian_sharpening(image, spacing, *, region=None, progress=None):
                           name="Laplacian sharpening")
 
 
+def curvature_anisotropic_diffusion(image, spacing, *, iterations=5, conductance=1.0, region=None, progress=None):
+    """Edge-preserving smoothing, slice by slice: curvature anisotropic diffusion (Whitaker & Xue 2001).
+
+    SimpleITK's ``CurvatureAnisotropicDiffusion`` with a time step of 0.0625, half
+    the largest stable one for 2-D images (the filter works in pixel units). It raises the CNR by smoothing flat tissue
+    while keeping strong edges: the reference for "CNR bought by smoothing" in the
+    strength sweep (:mod:`.sweep`). The filter scales its conductance by the slice's
+    mean gradient, so the result depends on the whole slice: with ``region`` it
+    filters whole slices (only those of the box).
+
+    Parameters
+    ----------
+    image : (K, J, I) or (J, I) array
+        Grey values.
+    spacing : sequence of 3 float
+        Voxel spacing in mm, KJI order.
+    iterations : int, optional
+        Diffusion steps (more: smoother).
+    conductance : float, optional
+        The filter's conductance parameter (lower: edges stop the diffusion sooner).
+    region : tuple of slice, optional
+        Box of ``image`` where the result is wanted (default: all of it).
+    progress : callable, optional
+        ``progress(fraction, message)``, once per slice.
+
+    Returns
+    -------
+    ndarray of float
+        Shape of ``image`` (of ``region`` when given), clipped to the image's range.
+    """
+    if not (isinstance(iterations, (int, np.integer)) and iterations >= 1):
+        raise InputError(f"The diffusion needs a whole number of iterations >= 1; got {iterations!r}.")
+
+    def diffuse(slice_image):
+        return sitk.CurvatureAnisotropicDiffusion(slice_image, timeStep=0.0625,
+                                                  conductanceParameter=float(conductance),
+                                                  numberOfIterations=int(iterations))
+
+    return _filter_slices(image, spacing, _on_sitk_slice(diffuse), halo=None, region=region, progress=progress,
+                          name="Curvature anisotropic diffusion")
+
+
 #: The baselines by display name, in the order of the comparison table.
 BASELINES = {
     "constant order 0.5": constant_order,

@@ -14,6 +14,7 @@ range and, in adaptive mode, their fractal-dimension thresholds are the volume's
 Node level: :func:`clinicalimaging.enhance.nodes.comparison_table`.
 """
 
+import dataclasses
 import math
 
 import numpy as np
@@ -73,37 +74,61 @@ def compare_enhancements(image, lesion_mask, spacing, *, parameters=None, progre
         A method returned NaN or infinite voxels around the lesion (the image
         has none): a fault of that method, named in the message.
     """
-    if isinstance(parameters, dict):
-        parameters = EnhanceParameters.from_dict(parameters)
-    parameters = parameters or EnhanceParameters()
-    volume = as_scalar_volume(image, name="image")
-    mask = on_image_grid(lesion_mask, volume.shape, name="lesion mask",
-                         hint="resample the mask onto the image grid first.")
-    spacing = tuple(check_spacing(spacing))
-    box = measured_box(mask)
-    mask = mask[box]
-    regions = lesion_regions(mask, spacing)
-    original = enhancement_metrics(volume[box], mask, spacing, regions=regions)
-    rows = [_row("original", original, original)]
+    lesion = MeasuredLesion.of(image, lesion_mask, spacing, parameters)
+    volume, spacing, box = lesion.volume, lesion.spacing, lesion.box
+    rows = [_row("original", lesion.original, lesion.original)]
 
     share = _BASELINE_SHARE / len(BASELINES)
     for index, (name, baseline) in enumerate(BASELINES.items()):
         report(progress, index * share, f"Baseline: {name}")
         enhanced = baseline(volume, spacing, region=box, progress=subrange(progress, index * share,
                                                                             (index + 1) * share))
-        rows.append(_row(name, enhancement_metrics(_finite(enhanced, name), mask, spacing, regions=regions),
-                         original))
+        rows.append(_row(name, lesion.measure(enhanced, name), lesion.original))
 
-    fractional_runs = (("paper mode", parameters.replace(mode="paper")),
-                       ("default mode", parameters.replace(mode="adaptive")))
+    fractional_runs = (("paper mode", lesion.parameters.replace(mode="paper")),
+                       ("default mode", lesion.parameters.replace(mode="adaptive")))
     share = (1.0 - _BASELINE_SHARE) / len(fractional_runs)
     for index, (name, run_parameters) in enumerate(fractional_runs):
         start = _BASELINE_SHARE + index * share
         result = fractional_enhance(volume, spacing, run_parameters, progress=subrange(progress, start, start + share))
-        rows.append(_row(name, enhancement_metrics(_finite(result.enhanced[box], name), mask, spacing,
-                                                   regions=regions), original))
+        rows.append(_row(name, lesion.measure(result.enhanced[box], name), lesion.original))
     report(progress, 1.0, "Comparison done")
     return rows
+
+
+@dataclasses.dataclass(frozen=True)
+class MeasuredLesion:
+    """The checked inputs of a comparison and the original's metrics on the lesion's measured box."""
+
+    parameters: EnhanceParameters
+    volume: np.ndarray
+    spacing: tuple
+    box: tuple
+    """The lesion's :func:`~clinicalimaging.metrics.measured_box`: where every method is measured."""
+    mask: np.ndarray
+    """The lesion mask on the box."""
+    regions: object
+    original: dict
+    """:func:`~clinicalimaging.metrics.enhancement_metrics` of the original."""
+
+    @classmethod
+    def of(cls, image, lesion_mask, spacing, parameters=None):
+        """Check the inputs (as :func:`compare_enhancements` documents) and measure the original."""
+        if isinstance(parameters, dict):
+            parameters = EnhanceParameters.from_dict(parameters)
+        volume = as_scalar_volume(image, name="image")
+        mask = on_image_grid(lesion_mask, volume.shape, name="lesion mask",
+                             hint="resample the mask onto the image grid first.")
+        spacing = tuple(check_spacing(spacing))
+        box = measured_box(mask)
+        mask = mask[box]
+        regions = lesion_regions(mask, spacing)
+        return cls(parameters or EnhanceParameters(), volume, spacing, box, mask, regions,
+                   enhancement_metrics(volume[box], mask, spacing, regions=regions))
+
+    def measure(self, enhanced_box, method):
+        """The metrics of a method's result on the box (checked finite, so a failing method is named)."""
+        return enhancement_metrics(finite(enhanced_box, method), self.mask, self.spacing, regions=self.regions)
 
 
 def format_table(rows):
@@ -122,7 +147,7 @@ def format_table(rows):
     return format_rows(rows, _TEXT_COLUMNS)
 
 
-def _finite(enhanced, method):
+def finite(enhanced, method):
     """``enhanced`` after checking it is finite, so that a failing method is named, not blamed on the image."""
     bad = np.count_nonzero(~np.isfinite(enhanced))
     if bad:
@@ -131,8 +156,11 @@ def _finite(enhanced, method):
     return enhanced
 
 
+def ratio(value, reference):
+    """``value / reference``; NaN when the reference is 0 or infinite."""
+    return value / reference if 0 < reference < math.inf else math.nan
+
+
 def _row(method, metrics, original):
-    reference = original["cnr"]
-    ratio = metrics["cnr"] / reference if 0 < reference < math.inf else math.nan
-    return {"method": method, "cnr": metrics["cnr"], "cnr_ratio": ratio,
+    return {"method": method, "cnr": metrics["cnr"], "cnr_ratio": ratio(metrics["cnr"], original["cnr"]),
             **{key: value for key, value in metrics.items() if key != "cnr"}}
