@@ -10,8 +10,8 @@ from clinicalimaging.errors import InputError
 from clinicalimaging.phantom import make_phantom
 from clinicalimaging.segment import features as features_module
 from clinicalimaging.segment.features import FEATURE_NAMES, FEATURES, local_glcm_values, voxel_features
-from clinicalimaging.segment.ggcm import (GGCM_FEATURES, ggcm, ggcm_features, ggcm_levels, local_ggcm_features,
-                                          padded_block, quantise, slab_ranges)
+from clinicalimaging.blocks import padded_block, slab_boxes
+from clinicalimaging.segment.ggcm import GGCM_FEATURES, ggcm, ggcm_features, ggcm_levels, local_ggcm_features, quantise
 
 # A 4x4 example with 2 grey and 2 gradient levels (0-based), worked by hand below.
 GREY = np.array([[0, 0, 1, 1],
@@ -202,9 +202,9 @@ def test_padded_blocks_equal_windows_of_the_mirrored_volume():
     for box in [((0, 4), (0, 7), (0, 8)), ((4, 9), (2, 5), (1, 3)), ((9, 10), (6, 7), (7, 8))]:
         window = tuple(slice(start, stop + 2 * h) for (start, stop), h in zip(box, halo))
         np.testing.assert_array_equal(padded_block(volume, box, halo), mirrored[window])
-    slabs = slab_ranges(3, 50, 1000, slab_voxels=7000)
+    slabs = [box[0] for box in slab_boxes([(3, 50), (0, 30), (0, 30)], (2, 1, 1), slab_voxels=7200)]
     assert slabs[0][0] == 3 and slabs[-1][1] == 50 and all(a[1] == b[0] for a, b in zip(slabs, slabs[1:]))
-    assert max(stop - start for start, stop in slabs) == 7
+    assert max(stop - start for start, stop in slabs) == 7  # 32 x 32 voxels per slice with the in-slice halo
 
 
 def test_memory_is_bounded_by_slabs():

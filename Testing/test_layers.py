@@ -4,7 +4,7 @@ Array level (core): ``clinicalimaging/enhance/*``, ``clinicalimaging/segment/*``
 ``clinicalimaging/detect/*`` but their node-level files (``nodes.py``; detection's ROI and
 table nodes, its evaluation on label-map nodes and its command line) and the
 Grow-from-seeds peer (Slicer's own filter, which exists only in VTK, and the evaluation
-that runs it), and ``preprocess.py``, ``metrics.py``, ``phantom.py``. Checked twice:
+that runs it), and ``preprocess.py``, ``metrics.py``, ``phantom.py``, ``blocks.py``. Checked twice:
 statically (no import statement of a forbidden module anywhere in the file, functions
 included) and at import time (a fresh interpreter that imports the module has none of
 them in ``sys.modules``).
@@ -24,7 +24,7 @@ SLICER_PEER = ("segment/grow_from_seeds.py", "segment/evaluation.py")
 DETECT_NODE_LEVEL = ("detect/nodes_output.py", "detect/evaluation.py", "detect/commands.py")
 ARRAY_LEVEL = sorted(path for folder in ("enhance", "segment", "detect") for path in (PACKAGE_ROOT / folder).glob("*.py")
                      if path.name != "nodes.py" and f"{folder}/{path.name}" not in SLICER_PEER + DETECT_NODE_LEVEL) \
-    + [PACKAGE_ROOT / name for name in ("preprocess.py", "metrics.py", "phantom.py")]
+    + [PACKAGE_ROOT / name for name in ("preprocess.py", "metrics.py", "phantom.py", "blocks.py")]
 #: Node-level modules of the package (MRML nodes in and out).
 NODE_LEVEL = ("clinicalimaging.mrml", "clinicalimaging.enhance.nodes", "clinicalimaging.segment.nodes",
               "clinicalimaging.phantom_nodes", "clinicalimaging.segment.grow_from_seeds",

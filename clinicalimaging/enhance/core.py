@@ -6,6 +6,7 @@ import os
 
 import numpy as np
 
+from ..blocks import padded_block, slab_boxes
 from ..progress import report, subrange
 from ..validation import as_scalar_volume, check_spacing
 from .filter import filter_halo, variable_order_filter
@@ -13,9 +14,6 @@ from .fractal import intensity_range, local_fractal_dimension
 from .grunwald_letnikov import sample_offsets
 from .order_map import dimension_thresholds, order_map
 from .parameters import EnhanceParameters
-
-#: Voxels per slab: bounds the temporaries (about 10 float32 slab-sized arrays) whatever the volume size.
-SLAB_VOXELS = 1 << 20
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,12 +83,13 @@ def fractional_enhance(image, spacing=(1.0, 1.0, 1.0), parameters: EnhanceParame
         orders[start:stop] = order_map(dimensions[start:stop], parameters, thresholds)
         response = variable_order_filter(volume[start:stop], orders[start:stop], spacing, mask=parameters.mask,
                                          number_of_terms=parameters.number_of_terms, strength=parameters.strength,
-                                         padded=_padded_slab(volume, start, stop, halo), pad=halo)
+                                         padded=padded_block(volume, _whole_slices(volume, start, stop), halo),
+                                         pad=halo)
         if np.issubdtype(volume.dtype, np.integer):
             np.rint(response, out=response)
         enhanced[start:stop] = np.clip(response, low, high, out=response)
 
-    slabs = _slabs(volume.shape)
+    slabs = [box[0] for box in slab_boxes(volume.shape, halo)]
     report(progress, 0.0, "Measuring local fractal dimension")
     _run_on_slabs(measure, slabs, subrange(progress, 0.0, 0.4), "Local fractal dimension")
     thresholds = dimension_thresholds(dimensions, parameters)
@@ -114,15 +113,6 @@ def _run_on_slabs(task, slabs, progress, label: str) -> None:
             raise
 
 
-def _slabs(shape) -> list[tuple[int, int]]:
-    """Split the K axis into slabs of about :data:`SLAB_VOXELS` voxels."""
-    per_slab = max(1, SLAB_VOXELS // max(1, shape[1] * shape[2]))
-    return [(start, min(start + per_slab, shape[0])) for start in range(0, shape[0], per_slab)]
-
-
-def _padded_slab(volume: np.ndarray, start: int, stop: int, halo) -> np.ndarray:
-    """Slices ``start:stop`` plus ``halo`` voxels per side: real neighbours inside the volume, mirrored outside."""
-    low, high = max(0, start - halo[0]), min(volume.shape[0], stop + halo[0])
-    pad_k = (halo[0] - (start - low), halo[0] - (high - stop))
-    return np.pad(volume[low:high].astype(np.float32, copy=False),
-                  (pad_k, (halo[1], halo[1]), (halo[2], halo[2])), mode="symmetric")
+def _whole_slices(volume, start, stop):
+    """The box of slices ``start:stop`` of ``volume``."""
+    return (start, stop), (0, volume.shape[1]), (0, volume.shape[2])

@@ -19,6 +19,7 @@ a little less (about 1.8 for a steep ramp), DBC's known underestimate.
 import numpy as np
 from scipy import ndimage
 
+from ..blocks import strided_sample
 from ..errors import InputError
 
 #: Grey levels the image is rescaled to before box counting (G of DBC).
@@ -36,7 +37,7 @@ def intensity_range(image: np.ndarray) -> tuple[float, float]:
     Percentiles of a strided subsample keep this cheap on large volumes and stop
     a few extreme voxels (metal, air) from flattening the grey axis.
     """
-    sample = image.ravel()[:: max(1, image.size // 1_000_000)]
+    sample = strided_sample(image)
     low, high = np.percentile(sample, (0.5, 99.5))
     if high <= low:
         low, high = float(image.min()), float(image.max())

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from ..blocks import strided_sample
 from .parameters import EnhanceParameters
 
 #: Orders of eq. (1): below W_min, the slope's origin, above W_max.
@@ -60,7 +61,7 @@ AUTOMATIC_THRESHOLD_PERCENTILES = (5.0, 95.0)
 def dimension_thresholds(fractal_dimension: np.ndarray, parameters: EnhanceParameters) -> tuple[float, float]:
     """``(W_min, W_max)``: the fixed parameters, or percentiles of the volume's map in adaptive automatic mode."""
     if parameters.mode == "adaptive" and parameters.automatic_thresholds:
-        sample = fractal_dimension.ravel()[:: max(1, fractal_dimension.size // 1_000_000)]
+        sample = strided_sample(fractal_dimension)
         low, high = np.percentile(sample, AUTOMATIC_THRESHOLD_PERCENTILES)
         if high > low:
             return float(low), float(high)

@@ -88,7 +88,7 @@ window of a single level (scikit-image's convention).
 features as defined in :mod:`.ggcm`.)
 
 Memory: the bounding box of the mask is processed in slabs along K of about
-:data:`~.ggcm.SLAB_VOXELS` voxels (in-slice halo included) plus 4 halo slices on
+:data:`~clinicalimaging.blocks.SLAB_VOXELS` voxels (in-slice halo included) plus 4 halo slices on
 each side; the temporaries take about 200 bytes per slab voxel (measured: 270 MB
 for a 1.3 M-voxel slab, all voxels selected), whatever the volume size, plus the
 (N, 61) float32 result.
@@ -99,12 +99,12 @@ import itertools
 import numpy as np
 from scipy import ndimage, special
 
+from ..blocks import box_slices, core_slices, padded_block, slab_boxes
 from ..enhance.fractal import intensity_range
 from ..errors import InputError
 from ..progress import report, subrange
 from ..validation import as_scalar_volume, check_spacing, on_image_grid
-from .ggcm import (GGCM_FEATURES, ggcm_halo, gradient_magnitude, local_ggcm_values, padded_block, quantise,
-                   slab_ranges, sobel_gradient)
+from .ggcm import GGCM_FEATURES, ggcm_halo, gradient_magnitude, local_ggcm_values, quantise, sobel_gradient
 
 #: Quantisation levels of the texture features (GLCM grey, GGCM grey and gradient).
 TEXTURE_LEVELS = 8
@@ -204,19 +204,18 @@ def voxel_features(image, spacing, *, mask=None, centre=None, ranges=None, progr
     features = np.zeros((int(np.count_nonzero(mask)), len(FEATURES)), dtype=np.float32)
     if len(features) == 0:
         return features, FEATURE_NAMES
-    bounds, slabs = _slabs(mask)
+    slabs = _slabs(mask)
     if ranges is None:
-        ranges = _texture_ranges(volume, spacing, mask, bounds, slabs, subrange(progress, 0.0, 0.1))
+        ranges = _texture_ranges(volume, spacing, mask, slabs, subrange(progress, 0.0, 0.1))
     row = 0
-    for number, (start, stop) in enumerate(slabs):
+    for number, box in enumerate(slabs):
         report(progress, 0.1 + 0.9 * number / len(slabs), f"Voxel features: slab {number + 1} of {len(slabs)}")
-        box = ((start, stop),) + tuple(bounds[1:])
-        core_mask = mask[tuple(slice(*pair) for pair in box)]
+        core_mask = mask[box_slices(box)]
         count = int(np.count_nonzero(core_mask))
         if count:
             block = padded_block(volume, box, _HALO)
             where = np.zeros(block.shape, dtype=bool)
-            where[tuple(slice(halo, halo + length) for halo, length in zip(_HALO, core_mask.shape))] = core_mask
+            where[core_slices(box, _HALO)] = core_mask
             _slab_features(block, where, spacing, ranges, features[row:row + count, :-1])
             row += count
     features[:, -1] = np.sqrt(sum(np.square((indices - at) * step)
@@ -239,20 +238,17 @@ def texture_ranges(image, spacing, mask):
     mask = on_image_grid(mask, volume.shape, name="mask").astype(bool)
     if not mask.any():
         raise InputError("The mask is empty: there are no voxels to take the texture ranges from.")
-    bounds, slabs = _slabs(mask)
-    return _texture_ranges(volume, spacing, mask, bounds, slabs, None)
+    return _texture_ranges(volume, spacing, mask, _slabs(mask), None)
 
 
 def _slabs(mask):
-    """The mask's bounding box ((start, stop) per axis) and its slabs along K."""
-    bounds = [(int(indices.min()), int(indices.max()) + 1) for indices in np.nonzero(mask)]
-    slice_voxels = np.prod([stop - start + 2 * halo for (start, stop), halo in zip(bounds[1:], _HALO[1:])])
-    return bounds, slab_ranges(*bounds[0], int(slice_voxels))
+    """The slabs along K of the mask's bounding box."""
+    return slab_boxes([(int(indices.min()), int(indices.max()) + 1) for indices in np.nonzero(mask)], _HALO)
 
 
-def _texture_ranges(volume, spacing, mask, bounds, slabs, progress):
+def _texture_ranges(volume, spacing, mask, slabs, progress):
     ranges = {"grey": intensity_range(volume[mask])}
-    ranges.update(_gradient_ranges(volume, spacing, mask, bounds, slabs, progress))
+    ranges.update(_gradient_ranges(volume, spacing, mask, slabs, progress))
     return ranges
 
 
@@ -398,17 +394,16 @@ def local_glcm_values(levels: np.ndarray, where: np.ndarray, *, n_levels: int, o
     return values
 
 
-def _gradient_ranges(volume, spacing, mask, bounds, slabs, progress) -> dict:
+def _gradient_ranges(volume, spacing, mask, slabs, progress) -> dict:
     """Robust ranges of the in-slice and 3-D gradient magnitudes over the mask voxels."""
     halo = ggcm_halo((1, 1, 1), "3d")
     samples = {"gradient_2d": [], "gradient_3d": []}
-    for number, (start, stop) in enumerate(slabs):
+    for number, box in enumerate(slabs):
         report(progress, number / len(slabs), "Gradient ranges")
-        box = ((start, stop),) + tuple(bounds[1:])
-        core_mask = mask[tuple(slice(*pair) for pair in box)]
+        core_mask = mask[box_slices(box)]
         if np.any(core_mask):
             block = padded_block(volume, box, halo)
-            core = tuple(slice(h, h + length) for h, length in zip(halo, core_mask.shape))
+            core = core_slices(box, halo)
             for dimension in ("2d", "3d"):
                 magnitude = gradient_magnitude(block, spacing, gradient=dimension)[core][core_mask]
                 samples[f"gradient_{dimension}"].append(magnitude)

@@ -40,6 +40,7 @@ stays a few slab-sized arrays.
 import numpy as np
 from scipy import ndimage, special
 
+from ..blocks import SAMPLE_VOXELS, box_slices, core_slices, padded_block, slab_boxes
 from ..enhance.fractal import intensity_range
 from ..errors import InputError
 from ..progress import report
@@ -63,9 +64,6 @@ GGCM_FEATURES = (
     ("inertia", "T14 sum (i - j)**2 P(i,j)", "level**2"),
     ("inverse_difference_moment", "T15 sum P(i,j) / (1 + (i - j)**2)", "1"),
 )
-
-#: Voxels per slab (halo included) of the slab-wise computations.
-SLAB_VOXELS = 1 << 20
 
 _GRADIENT_AXES = {"2d": (1, 2), "3d": (0, 1, 2)}
 
@@ -294,7 +292,7 @@ def local_ggcm_features(image, spacing, *, n_grey: int = 8, n_gradient: int = 8,
                         value_range=None, gradient_range=None, progress=None) -> np.ndarray:
     """Per-voxel GGCM features T1..T15 over a box around each voxel.
 
-    Computed slab by slab along K with halos (:data:`SLAB_VOXELS` voxels per slab;
+    Computed slab by slab along K with halos (:data:`~clinicalimaging.blocks.SLAB_VOXELS` voxels per slab;
     temporaries of about 150 bytes per slab voxel besides the result); the result is
     the same as on the whole volume at once.
 
@@ -333,17 +331,16 @@ def local_ggcm_features(image, spacing, *, n_grey: int = 8, n_gradient: int = 8,
         gradient_range = _gradient_range(volume, spacing, gradient)
     halo = ggcm_halo(size, gradient)
     maps = np.empty((15,) + volume.shape, dtype=np.float32)
-    slabs = slab_ranges(0, volume.shape[0], volume.shape[1] * volume.shape[2])
-    for number, (start, stop) in enumerate(slabs):
+    slabs = slab_boxes(volume.shape, halo)
+    for number, box in enumerate(slabs):
         report(progress, number / len(slabs), f"Local GGCM: slab {number + 1} of {len(slabs)}")
-        box = ((start, stop), (0, volume.shape[1]), (0, volume.shape[2]))
         block = padded_block(volume, box, halo)
         grey = quantise(block, n_grey, value_range)
         gradient_levels = quantise(gradient_magnitude(block, spacing, gradient=gradient), n_gradient, gradient_range)
         where = np.zeros(block.shape, dtype=bool)
-        where[tuple(slice(h, h + b - a) for h, (a, b) in zip(halo, box))] = True
+        where[core_slices(box, halo)] = True
         values = local_ggcm_values(grey, gradient_levels, where, size=size)
-        maps[:, start:stop] = values.reshape((15, stop - start) + volume.shape[1:])
+        maps[(slice(None),) + box_slices(box)] = values.reshape((15,) + tuple(stop - start for start, stop in box))
     report(progress, 1.0, "Local GGCM done")
     return maps
 
@@ -353,45 +350,14 @@ def ggcm_halo(size, gradient: str) -> tuple:
     return tuple(s // 2 + (axis in _GRADIENT_AXES[gradient]) for axis, s in enumerate(size))
 
 
-def padded_block(volume: np.ndarray, box, halo) -> np.ndarray:
-    """``volume[box]`` as float32 plus ``halo`` voxels per side: real neighbours inside, mirrored outside.
-
-    Parameters
-    ----------
-    volume : (K, J, I) ndarray
-    box : 3 pairs (start, stop)
-        The core region, KJI order.
-    halo : 3 int
-        Voxels added on both sides of each axis.
-
-    Mirroring (numpy ``"symmetric"`` = scipy ``"reflect"``) commutes with the
-    symmetric filters used here, so filters of radius up to ``halo`` give at the
-    core exactly what they give on the whole volume.
-    """
-    slices, pads = [], []
-    for (start, stop), extra, length in zip(box, halo, volume.shape):
-        low, high = max(0, start - extra), min(length, stop + extra)
-        slices.append(slice(low, high))
-        pads.append((extra - (start - low), extra - (high - stop)))
-    return np.pad(volume[tuple(slices)].astype(np.float32, copy=False), pads, mode="symmetric")
-
-
-def slab_ranges(start: int, stop: int, slice_voxels: int, slab_voxels: int = SLAB_VOXELS) -> list:
-    """Split slices ``start:stop`` into ``(start, stop)`` slabs of about ``slab_voxels`` voxels."""
-    per_slab = max(1, slab_voxels // max(1, slice_voxels))
-    return [(first, min(first + per_slab, stop)) for first in range(start, stop, per_slab)]
-
-
 def _gradient_range(volume: np.ndarray, spacing, gradient: str) -> tuple:
     """Robust range of the gradient magnitude of a whole volume, computed slab-wise on a subsample."""
     halo = ggcm_halo((1, 1, 1), gradient)
-    step = max(1, volume.size // 1_000_000)
+    step = max(1, volume.size // SAMPLE_VOXELS)
     samples = []
-    for start, stop in slab_ranges(0, volume.shape[0], volume.shape[1] * volume.shape[2]):
-        box = ((start, stop), (0, volume.shape[1]), (0, volume.shape[2]))
+    for box in slab_boxes(volume.shape, halo):
         magnitude = gradient_magnitude(padded_block(volume, box, halo), spacing, gradient=gradient)
-        core = tuple(slice(h, h + b - a) for h, (a, b) in zip(halo, box))
-        samples.append(magnitude[core].ravel()[::step])
+        samples.append(magnitude[core_slices(box, halo)].ravel()[::step])
     return intensity_range(np.concatenate(samples))
 
 
