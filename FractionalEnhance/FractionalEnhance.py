@@ -23,6 +23,7 @@ from clinicalimaging.enhance.nodes import (
     comparison_chart,
     comparison_table,
     enhance_volume,
+    sweep_nodes,
 )
 from clinicalimaging.enhance.parameters import EnhanceParameters
 from clinicalimaging.errors import Cancelled, InputError
@@ -127,6 +128,7 @@ class FractionalEnhanceWidget(ScriptedLoadableModuleWidget, VTKObservationMixin)
 
         self.ui.applyButton.connect("clicked(bool)", self.onApplyButton)
         self.ui.compareButton.connect("clicked(bool)", self.onCompareButton)
+        self.ui.sweepButton.connect("clicked(bool)", self.onSweepButton)
         # The segment is not a parameter-node member (no binding exists for the segment selector).
         self.ui.segmentSelector.connect("currentSegmentChanged(QString)", self._checkCanApply)
 
@@ -204,12 +206,12 @@ class FractionalEnhanceWidget(ScriptedLoadableModuleWidget, VTKObservationMixin)
             self.ui.applyButton.toolTip = _("Select an input volume")
             self.ui.applyButton.enabled = False
 
-        if parameterNode and parameterNode.inputVolume and self.ui.segmentSelector.currentSegmentID():
-            self.ui.compareButton.toolTip = _("Compare the enhancement methods around the lesion")
-            self.ui.compareButton.enabled = True
-        else:
-            self.ui.compareButton.toolTip = _("Select an input volume and a lesion segment")
-            self.ui.compareButton.enabled = False
+        canCompare = bool(parameterNode and parameterNode.inputVolume and self.ui.segmentSelector.currentSegmentID())
+        self.ui.compareButton.toolTip = (_("Compare the enhancement methods around the lesion") if canCompare
+                                         else _("Select an input volume and a lesion segment"))
+        self.ui.sweepButton.toolTip = (_("Run every method over its strength: CNR kept at equal edge sharpness")
+                                       if canCompare else _("Select an input volume and a lesion segment"))
+        self.ui.compareButton.enabled = self.ui.sweepButton.enabled = canCompare
 
         adaptive = bool(parameterNode) and parameterNode.mode == "adaptive"
         fixedThresholds = not (adaptive and parameterNode.automatic_thresholds)
@@ -258,6 +260,23 @@ class FractionalEnhanceWidget(ScriptedLoadableModuleWidget, VTKObservationMixin)
         )
         if tableNode is not None:
             parameterNode.comparisonTable = tableNode
+
+    def onSweepButton(self) -> None:
+        """Run every method over its strength around the lesion segment; show the read-off table and the curves."""
+        if not ensure_requirements(self.resourcePath("requirements.txt"), requester="FractionalEnhance"):
+            return
+        parameterNode = self._parameterNode
+        run_with_progress(
+            lambda progress: self.logic.sweep(
+                parameterNode.inputVolume,
+                parameterNode.lesionSegmentation,
+                self.ui.segmentSelector.currentSegmentID(),
+                parameterNode.enhanceParameters(),
+                progress=progress,
+            ),
+            title=_("Fractional Enhance: strength sweep"),
+            failure_message=_("Failed to sweep the enhancement methods."),
+        )
 
 
 #
@@ -330,6 +349,31 @@ class FractionalEnhanceLogic(ScriptedLoadableModuleLogic):
             self._showComparison(tableNode, chartNode)
         return tableNode
 
+    def sweep(self, inputVolume, segmentationNode, segment, parameters=None, *, progress=None,
+              showResult: bool = True):
+        """Run every method over its strength around a lesion: the trade-off of edge sharpness against CNR.
+
+        :param inputVolume: vtkMRMLScalarVolumeNode; never modified.
+        :param segmentationNode: vtkMRMLSegmentationNode holding the lesion.
+        :param segment: id or name of the lesion segment.
+        :param parameters: EnhanceParameters, a dict of its fields, or None for the defaults.
+        :param progress: optional ``progress(fraction, message)``; returning False cancels.
+        :param showResult: show the read-off table and the chart of the curves.
+        :return: (read-off table node, curves table node, plot chart node).
+        """
+        if inputVolume is None:
+            raise InputError("No input volume: select the volume whose enhancements are swept.")
+        if segmentationNode is None:
+            raise InputError("No lesion segmentation: select a segmentation that outlines the lesion.")
+        lesionMask = segment_mask(segmentationNode, segment, inputVolume)
+        readOffTable, curvesTable, chartNode = sweep_nodes(
+            inputVolume, lesionMask, parameters=parameters, progress=progress,
+            title=_("Edge sharpness against CNR, each method over its strength"),
+            x_axis_title=_("Edge sharpness / original's"), y_axis_title=_("CNR / original's"))
+        if showResult:
+            self._showComparison(readOffTable, chartNode)
+        return readOffTable, curvesTable, chartNode
+
     def _showComparison(self, tableNode, chartNode) -> None:
         """Show the table and the chart in a layout with table and plot views (no-op without a main window)."""
         layoutManager = slicer.app.layoutManager()
@@ -357,7 +401,7 @@ class FractionalEnhanceTest(ScriptedLoadableModuleTest):
     def runTest(self):
         """Run every test on a fresh scene."""
         for test in (self.test_EnhancePhantom, self.test_CancelChangesNothing, self.test_ComparePhantom,
-                     self.test_BadInput):
+                     self.test_SweepPhantom, self.test_BadInput):
             self.setUp()
             test()
 
@@ -422,15 +466,9 @@ class FractionalEnhanceTest(ScriptedLoadableModuleTest):
     def test_ComparePhantom(self):
         """Compare around the phantom's lesion: one row per method, a CNR value for each, and a chart."""
         from clinicalimaging.enhance.baselines import BASELINES
-        from clinicalimaging.mrml import label_mask_like
 
         self.delayDisplay("Comparing enhancement methods")
-        phantom, inputVolume, labelNode = self._phantomVolume()
-        segmentationNode = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLSegmentationNode", "lesion segmentation")
-        segmentationNode.CreateDefaultDisplayNodes()
-        segmentId = segmentationNode.GetSegmentation().AddEmptySegment("", "lesion")
-        lesionMask = label_mask_like(labelNode, inputVolume, label_value=phantom.lesion_label)
-        slicer.util.updateSegmentBinaryLabelmapFromArray(lesionMask, segmentationNode, segmentId, inputVolume)
+        inputVolume, segmentationNode = self._phantomWithLesionSegment()
 
         tableNode = FractionalEnhanceLogic().compare(inputVolume, segmentationNode, "lesion")
 
@@ -443,6 +481,37 @@ class FractionalEnhanceTest(ScriptedLoadableModuleTest):
         chartNode = tableNode.GetNodeReference(COMPARISON_CHART_REFERENCE)
         self.assertEqual(chartNode.GetNthPlotSeriesNode(0).GetYColumnName(), "cnr")
         self.delayDisplay("Test passed")
+
+    def test_SweepPhantom(self):
+        """The strength sweep: a read-off row and a chart series per method, the curves starting at the original."""
+        from clinicalimaging.enhance.sweep import SWEEPS
+
+        self.delayDisplay("Sweeping the enhancement methods over their strengths")
+        inputVolume, segmentationNode = self._phantomWithLesionSegment()
+        before = slicer.util.arrayFromVolume(inputVolume).copy()
+
+        readOffTable, curvesTable, chartNode = FractionalEnhanceLogic().sweep(inputVolume, segmentationNode, "lesion")
+
+        methodColumn = readOffTable.GetTable().GetColumnByName("method")
+        self.assertEqual([methodColumn.GetValue(row) for row in range(readOffTable.GetNumberOfRows())], list(SWEEPS))
+        self.assertEqual(chartNode.GetNumberOfPlotSeriesNodes(), len(SWEEPS))
+        sharpness = slicer.util.arrayFromTableColumn(curvesTable, "unsharp mask sharpness")
+        self.assertEqual(sharpness[0], 1.0)
+        self.assertGreater(sharpness[1], sharpness[0])  # the mildest unsharp mask already sharpens
+        self.assertTrue((slicer.util.arrayFromVolume(inputVolume) == before).all())
+        self.delayDisplay("Test passed")
+
+    def _phantomWithLesionSegment(self):
+        """The phantom volume and a segmentation whose segment "lesion" is the phantom's lesion."""
+        from clinicalimaging.mrml import label_mask_like
+
+        phantom, inputVolume, labelNode = self._phantomVolume()
+        segmentationNode = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLSegmentationNode", "lesion segmentation")
+        segmentationNode.CreateDefaultDisplayNodes()
+        segmentId = segmentationNode.GetSegmentation().AddEmptySegment("", "lesion")
+        lesionMask = label_mask_like(labelNode, inputVolume, label_value=phantom.lesion_label)
+        slicer.util.updateSegmentBinaryLabelmapFromArray(lesionMask, segmentationNode, segmentId, inputVolume)
+        return inputVolume, segmentationNode
 
     def test_BadInput(self):
         """A constant volume, a missing input and an unknown mode raise InputError (a ValueError), creating nothing."""

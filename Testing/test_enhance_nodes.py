@@ -7,7 +7,8 @@ from clinicalimaging import Cancelled, InputError, mrml
 from clinicalimaging.enhance import EnhanceParameters
 from clinicalimaging.enhance.compare import compare_enhancements
 from clinicalimaging.enhance.nodes import (COMPARISON_CHART_REFERENCE, PARAMETERS_ATTRIBUTE, comparison_chart,
-                                           comparison_table, enhance_volume)
+                                           comparison_table, enhance_volume, sweep_nodes)
+from clinicalimaging.enhance.sweep import SWEEPS
 from clinicalimaging.phantom import make_phantom
 from clinicalimaging.phantom_nodes import phantom_volume
 
@@ -136,3 +137,25 @@ def test_comparison_chart_is_a_cnr_bar_chart_made_once_per_table(compare_nodes):
     for node in (series, chart, table):
         scene.RemoveNode(node)
 
+
+
+def test_sweep_nodes_hold_the_read_off_table_the_curves_and_one_series_per_method(compare_nodes):
+    volume, mask = compare_nodes
+    scene = volume.GetScene()
+    before = mrml.array_from_volume(volume)
+    read_off, curves, chart = sweep_nodes(volume, mask, x_axis_title="sharpness")
+    assert read_off.GetScene() is scene and curves.GetScene() is scene and chart.GetScene() is scene
+    assert [read_off.GetCellText(row, 0) for row in range(read_off.GetNumberOfRows())] == list(SWEEPS)
+    assert curves.GetNumberOfColumns() == 2 * len(SWEEPS)
+    assert curves.GetNumberOfRows() == 1 + max(len(sweep.strengths) for sweep in SWEEPS.values())
+    first = curves.GetTable().GetColumnByName("unsharp mask sharpness")
+    assert first.GetValue(0) == 1.0 and first.GetValue(1) > 1.0
+    assert chart.GetNumberOfPlotSeriesNodes() == len(SWEEPS) and chart.GetXAxisTitle() == "sharpness"
+    series = chart.GetNthPlotSeriesNode(0)
+    assert series.GetTableNode() is curves and series.GetPlotType() == series.PlotTypeScatter
+    assert (series.GetXColumnName(), series.GetYColumnName()) == ("unsharp mask sharpness", "unsharp mask CNR")
+    np.testing.assert_array_equal(mrml.array_from_volume(volume), before)
+    for index in reversed(range(chart.GetNumberOfPlotSeriesNodes())):
+        scene.RemoveNode(chart.GetNthPlotSeriesNode(index))
+    for node in (chart, curves, read_off):
+        scene.RemoveNode(node)

@@ -1,9 +1,11 @@
-"""Node-level fractional enhancement: MRML volume nodes in, volume nodes out; the comparison as table and chart."""
+"""Node-level fractional enhancement: MRML volume nodes in, volume nodes out; the comparison and the strength
+sweep as tables and charts."""
 
 from .. import mrml
 from .compare import compare_enhancements
 from .core import fractional_enhance
 from .parameters import EnhanceParameters
+from .sweep import sweep_enhancements, sweep_table
 
 #: Node attribute holding the parameters (JSON) an output was made with.
 PARAMETERS_ATTRIBUTE = "FractionalEnhance.parameters"
@@ -119,6 +121,62 @@ def comparison_chart(table_node, *, title="Contrast-to-noise ratio around the le
     chart_node.SetXAxisTitle(x_axis_title)
     chart_node.SetYAxisTitle(y_axis_title)
     return chart_node
+
+
+def sweep_nodes(volume_node, lesion_mask, *, parameters=None, progress=None,
+                title="Edge sharpness against CNR, each method over its strength",
+                x_axis_title="Edge sharpness / original's", y_axis_title="CNR / original's"):
+    """:func:`~.sweep.sweep_enhancements` of a volume node as two tables and a line chart.
+
+    Parameters
+    ----------
+    volume_node : vtkMRMLScalarVolumeNode
+        The image; never modified.
+    lesion_mask : ndarray
+        Lesion mask on the volume's voxel grid, KJI.
+    parameters : EnhanceParameters or dict, optional
+        As for :func:`~.sweep.sweep_enhancements`.
+    progress : callable, optional
+        ``progress(fraction, message)``; may raise :class:`~clinicalimaging.Cancelled`.
+    title, x_axis_title, y_axis_title : str, optional
+        Texts of the chart (pass translated ones in Slicer).
+
+    Returns
+    -------
+    read_off : vtkMRMLTableNode
+        :func:`~.sweep.sweep_table`: per method the CNR ratio at +25 % and +40 %
+        sharpness and the largest sharpness gain reached.
+    curves : vtkMRMLTableNode
+        Two columns per method, ``<method> sharpness`` and ``<method> CNR``, one row
+        per run from the original (1, 1) up; a method with fewer runs repeats its
+        last one, which draws nothing new.
+    chart : vtkMRMLPlotChartNode
+        One scatter-with-lines series per method. The nodes are added to the
+        volume's scene only after every run has finished.
+    """
+    curves = sweep_enhancements(mrml.array_from_volume(volume_node), lesion_mask, mrml.spacing_kji(volume_node),
+                                parameters=parameters, progress=progress)
+    scene, name = volume_node.GetScene(), volume_node.GetName()
+    read_off = mrml.table_from_rows(sweep_table(curves), name=f"{name}_enhancement_sweep", scene=scene)
+    length = max(len(curve) for curve in curves.values())
+    rows = [{f"{method} {what}": curve[min(index, len(curve) - 1)][column]
+             for method, curve in curves.items() for what, column in (("sharpness", 1), ("CNR", 2))}
+            for index in range(length)]
+    curve_table = mrml.table_from_rows(rows, name=f"{name}_enhancement_sweep_curves", scene=scene)
+    chart = scene.AddNewNodeByClass("vtkMRMLPlotChartNode", f"{name} enhancement sweep")
+    for method in curves:
+        series = scene.AddNewNodeByClass("vtkMRMLPlotSeriesNode", method)
+        series.SetAndObserveTableNodeID(curve_table.GetID())
+        series.SetPlotType(series.PlotTypeScatter)
+        series.SetXColumnName(f"{method} sharpness")
+        series.SetYColumnName(f"{method} CNR")
+        series.SetLineStyle(series.LineStyleSolid if method.startswith("FractionalEnhance") else series.LineStyleDash)
+        series.SetMarkerStyle(series.MarkerStyleCircle)
+        chart.AddAndObservePlotSeriesNodeID(series.GetID())
+    chart.SetTitle(title)
+    chart.SetXAxisTitle(x_axis_title)
+    chart.SetYAxisTitle(y_axis_title)
+    return read_off, curve_table, chart
 
 
 def _copy_window_level(source, target) -> None:
