@@ -97,6 +97,17 @@ def test_cli_enhance_writes_outputs_with_input_geometry(tmp_path):
     assert sorted(path.name for path in tmp_path.iterdir()) == sorted(["in.nrrd", *(p.name for p in outputs)])
 
 
+def test_cli_enhance_output_is_compressed_as_the_input(tmp_path):
+    raw = write_image(tmp_path / "raw.nrrd", make_phantom("ct", shape=(8, 48, 48)).image)
+    gzipped = tmp_path / "gzipped.nrrd"
+    sitk.WriteImage(sitk.ReadImage(str(raw)), str(gzipped), useCompression=True)
+    for source in (raw, gzipped):
+        output = tmp_path / f"out_{source.name}"
+        assert run_cli("enhance", source, output).returncode == 0
+        header = output.read_bytes()[:2000].split(b"\n\n")[0]
+        assert (b"encoding: gzip" in header) is (source is gzipped), header
+
+
 def test_cli_enhance_options_and_parameter_file_reach_the_filter(tmp_path):
     source = phantom_file(tmp_path / "in.nrrd")
     parameters = tmp_path / "parameters.json"

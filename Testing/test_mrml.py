@@ -59,6 +59,20 @@ def test_write_read_round_trip_keeps_array_and_oblique_geometry(scene, oblique_p
     assert sorted(os.listdir(tmp_path)) == [path.name]
 
 
+def test_compression_is_chosen_on_write_and_read_back_from_the_header(scene, oblique_phantom, tmp_path):
+    node = phantom_volume(oblique_phantom, scene=scene, name="compressed")[0]
+    for name, compress, expected in (("gz.nrrd", True, True), ("raw.nrrd", False, False), ("gz.mha", True, True),
+                                     ("raw.mha", False, False), ("a.nii.gz", True, True), ("a.nii", True, False)):
+        mrml.write_volume(node, tmp_path / name, compress=compress)
+        assert mrml.file_is_compressed(tmp_path / name) is expected, name
+    assert mrml.file_is_compressed(tmp_path) is None  # a DICOM folder
+    back = mrml.read_volume(tmp_path / "raw.nrrd", scene=scene, display=False)
+    assert back.GetDisplayNode() is None
+    np.testing.assert_array_equal(mrml.array_from_volume(back), mrml.array_from_volume(node))
+    assert mrml.new_volume_like(back, mrml.array_from_volume(back)).GetDisplayNode() is None
+    assert mrml.new_volume_like(node, mrml.array_from_volume(node)).GetDisplayNode() is not None
+
+
 def test_write_does_not_redirect_the_storage_node(scene, oblique_phantom, tmp_path):
     node = mrml.volume_from_array(oblique_phantom.image, ijk_to_ras=oblique_phantom.ijk_to_ras, scene=scene)
     mrml.write_volume(node, tmp_path / "first.nrrd")

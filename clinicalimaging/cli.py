@@ -205,7 +205,7 @@ def _run_enhance(arguments, progress):
     outputs = {what: Path(path) for what, path in outputs.items() if path is not None}
     mrml.check_outputs([arguments.input], [(path, "volume") for path in outputs.values()])
     report(progress, 0.0, "Reading the input")
-    input_node = mrml.read_volume(arguments.input)
+    input_node = mrml.read_volume(arguments.input, display=False)  # file to file: no views, no window/level
     scene = input_node.GetScene()
     maps = {what: scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", scene.GenerateUniqueName(what))
             for what in ("fractional-order map", "fractal-dimension map") if what in outputs}
@@ -214,9 +214,10 @@ def _run_enhance(arguments, progress):
                                  fractal_map_node=maps.get("fractal-dimension map"))
     nodes = {"enhanced volume": output_node, **maps}
     report(progress, 0.9, "Writing the outputs")
+    compress = mrml.file_is_compressed(arguments.input) is not False  # as the input; DICOM in: compressed out
     with mrml.staged_outputs(outputs.values()) as staged:
         for what, path in outputs.items():
-            mrml.write_volume(nodes[what], staged[path])
+            mrml.write_volume(nodes[what], staged[path], compress=compress)
     return None if arguments.quiet else "\n".join(f"{what}: {path}" for what, path in outputs.items())
 
 
@@ -469,7 +470,8 @@ def build_parser():
         "enhance", parents=[common, stage],
         help="Enhance a volume with the variable-order fractional differential filter.",
         description="Enhance a volume with the variable-order fractional differential filter. The output keeps "
-                    "the input's geometry, data type and units (clipped to the input's intensity range).")
+                    "the input's geometry, data type and units (clipped to the input's intensity range), and its "
+                    "compression: an uncompressed NRRD or MetaImage gives uncompressed outputs.")
     enhance.add_argument("input", metavar="INPUT", help="Input volume: .nrrd, .nhdr, .nii, .nii.gz, .mha file, "
                                                         "or a folder holding one DICOM series.")
     enhance.add_argument("output", metavar="OUTPUT", help="Enhanced volume: .nrrd, .nii, .nii.gz or .mha.")

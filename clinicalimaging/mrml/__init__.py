@@ -29,14 +29,14 @@ from .scene import get_scene
 from .segmentations import (labelmap_from_segment, read_segmentation, segment_mask, segmentation_from_mask,
                             write_segmentation)
 from .tables import table_from_rows, write_table
-from .volume_files import file_slice_index, read_volume, write_volume
+from .volume_files import file_is_compressed, file_slice_index, read_volume, write_volume
 from .volumes import array_from_volume, check_volume_nodes, ijk_to_ras, new_volume_like, spacing_kji, volume_from_array
 
 __all__ = [
     "VOLUME_EXTENSIONS", "OUTPUT_EXTENSIONS",
     "get_scene",
     "check_output_path", "check_outputs", "staged_outputs", "temporary_folder",
-    "read_volume", "write_volume", "file_slice_index",
+    "read_volume", "write_volume", "file_slice_index", "file_is_compressed",
     "check_volume_nodes", "array_from_volume", "spacing_kji", "ijk_to_ras", "volume_from_array", "new_volume_like",
     "sitk_image_from_volume", "volume_from_sitk_image",
     "set_label_names", "label_mask_like", "labels_like",

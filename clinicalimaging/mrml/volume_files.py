@@ -52,7 +52,7 @@ def _vector_message(path, components):
             "channel and pass that.")
 
 
-def read_volume(path, *, scene=None, name=None, labelmap=False):
+def read_volume(path, *, scene=None, name=None, labelmap=False, display=True):
     """Read a volume file or a DICOM series folder into a new volume node.
 
     Parameters
@@ -67,11 +67,14 @@ def read_volume(path, *, scene=None, name=None, labelmap=False):
         made unique in the scene.
     labelmap : bool
         Read into a ``vtkMRMLLabelMapVolumeNode`` instead of a scalar volume node.
+    display : bool
+        Give the node its display node (window/level from the voxels' histogram):
+        for views; a file-to-file run needs none.
 
     Returns
     -------
     vtkMRMLScalarVolumeNode or vtkMRMLLabelMapVolumeNode
-        The node, with its storage and display nodes, in ``scene``.
+        The node, with its storage node (and display node), in ``scene``.
 
     Raises
     ------
@@ -118,8 +121,30 @@ def read_volume(path, *, scene=None, name=None, labelmap=False):
     if not files and _slice_axis_reversed(archetype, node):
         node.SetAttribute(SLICE_AXIS_REVERSED_ATTRIBUTE, "true")
     node.SetAndObserveStorageNodeID(storage.GetID())
-    node.CreateDefaultDisplayNodes()
+    if display:
+        node.CreateDefaultDisplayNodes()
     return node
+
+
+def file_is_compressed(path):
+    """Whether a volume file's voxels are compressed: True, False, or None when unknown (a DICOM folder).
+
+    From the name for NIfTI (``.nii.gz``), from the header for NRRD (``encoding``) and
+    MetaImage (``CompressedData``).
+    """
+    path = Path(path)
+    name = path.name.lower()
+    if path.is_dir() or not name.endswith((".nrrd", ".nhdr", ".mha", ".nii", ".nii.gz")):
+        return None
+    if name.endswith((".nii", ".nii.gz")):
+        return name.endswith(".gz")
+    with path.open("rb") as file:
+        header = file.read(1 << 16).split(b"\n\n", 1)[0].decode("latin-1").lower()
+    for line in header.splitlines():
+        key, _, value = line.partition(":" if name.endswith((".nrrd", ".nhdr")) else "=")
+        if key.strip() in ("encoding", "compresseddata"):
+            return value.strip() in ("gzip", "gz", "bzip2", "bz2", "zstd", "true")
+    return False
 
 
 def _slice_axis_reversed(path, node):
@@ -155,12 +180,12 @@ def file_slice_index(node, k):
     return int(k)
 
 
-def write_volume(node, path):
+def write_volume(node, path, *, compress=True):
     """Write a volume node to a file, atomically.
 
     The data go to a temporary file in the destination folder (same extension), which
     then replaces ``path``; a failure leaves neither a partial nor a temporary file.
-    The node's own storage node is not touched. NRRD files are gzip-compressed.
+    The node's own storage node is not touched.
 
     Parameters
     ----------
@@ -168,6 +193,8 @@ def write_volume(node, path):
         The volume to write.
     path : str or Path
         ``.nrrd``, ``.nii``, ``.nii.gz`` or ``.mha`` file.
+    compress : bool
+        gzip-compress NRRD and MetaImage voxels (NIfTI follows the extension).
 
     Raises
     ------
@@ -182,5 +209,5 @@ def write_volume(node, path):
     if node is None or node.GetImageData() is None:
         raise InputError(f"Cannot write '{path}': the volume node has no image data.")
     storage = slicer.vtkMRMLVolumeArchetypeStorageNode()  # standalone: the node's storage node stays as it is
-    storage.SetUseCompression(True)
+    storage.SetUseCompression(bool(compress))
     write_node(storage, node, path, "volume")

@@ -60,16 +60,17 @@ def _vtk_compatible(array, what):
     return array
 
 
-def _set_voxels(node, array, matrix):
+def _set_voxels(node, array, matrix, *, display=True):
+    """Geometry and voxels of ``node``; with ``display`` a display node too if it has none (and is in a scene)."""
     import slicer
 
     node.SetIJKToRASMatrix(slicer.util.vtkMatrixFromArray(np.asarray(matrix, dtype=float)))
     slicer.util.updateVolumeFromArray(node, array)
-    if node.GetScene() is not None and node.GetDisplayNode() is None:
+    if display and node.GetScene() is not None and node.GetDisplayNode() is None:
         node.CreateDefaultDisplayNodes()
 
 
-def volume_from_array(array, *, ijk_to_ras, scene=None, name="volume", labelmap=False):
+def volume_from_array(array, *, ijk_to_ras, scene=None, name="volume", labelmap=False, display=True):
     """A new volume node holding ``array`` with the given geometry.
 
     Parameters
@@ -85,6 +86,8 @@ def volume_from_array(array, *, ijk_to_ras, scene=None, name="volume", labelmap=
         Node name, made unique in the scene.
     labelmap : bool
         Create a ``vtkMRMLLabelMapVolumeNode`` instead of a scalar volume node.
+    display : bool
+        Give the node a display node (for views; a file-to-file run needs none).
 
     Returns
     -------
@@ -98,7 +101,7 @@ def volume_from_array(array, *, ijk_to_ras, scene=None, name="volume", labelmap=
     scene = scene if scene is not None else get_scene()
     node_class = "vtkMRMLLabelMapVolumeNode" if labelmap else "vtkMRMLScalarVolumeNode"
     node = scene.AddNewNodeByClass(node_class, scene.GenerateUniqueName(name))
-    _set_voxels(node, array, matrix)
+    _set_voxels(node, array, matrix, display=display)
     return node
 
 
@@ -123,7 +126,8 @@ def new_volume_like(reference, array, *, name=None, node=None, labelmap=False):
     Returns
     -------
     vtkMRMLVolumeNode
-        ``node``, or the new node in the reference's scene (or :func:`get_scene`).
+        ``node``, or the new node in the reference's scene (or :func:`get_scene`),
+        with a display node if the reference has one.
     """
     array = _vtk_compatible(array, "The output array")
     reference_shape = tuple(reversed(reference.GetImageData().GetDimensions())) if reference.GetImageData() else None
@@ -137,11 +141,11 @@ def new_volume_like(reference, array, *, name=None, node=None, labelmap=False):
     if node is None:
         suffix = "label" if labelmap else "output"
         return _with_transform(volume_from_array(array, ijk_to_ras=matrix, scene=reference.GetScene(),
-                                                 name=name or f"{reference.GetName()}_{suffix}",
-                                                 labelmap=labelmap), reference)
+                                                 name=name or f"{reference.GetName()}_{suffix}", labelmap=labelmap,
+                                                 display=reference.GetDisplayNode() is not None), reference)
     if name:
         node.SetName(name)
-    _set_voxels(node, array, matrix)
+    _set_voxels(node, array, matrix, display=reference.GetDisplayNode() is not None)
     return _with_transform(node, reference)
 
 
