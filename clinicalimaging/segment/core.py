@@ -101,8 +101,8 @@ def segment_lesion(image, points_kji, spacing=(1.0, 1.0, 1.0), parameters: Segme
     else:
         # A large structure on fine voxels: the chain runs on the working grid (:mod:`.multiresolution`).
         state = _classification_state(block_mean(volume, factors), coarse_points(points_kji, factors),
-                                      tuple(s * f for s, f in zip(spacing, factors)), parameters, progress)
-        state.factors, state.input_shape = factors, volume.shape
+                                      tuple(s * f for s, f in zip(spacing, factors)), parameters, progress,
+                                      factors=factors, input_shape=volume.shape)
     scribbles = None if seeds is None else state.scribbles_on_grid(seeds)
     band = classify_band(state.band, parameters, scribbles=scribbles, progress=subrange(progress, 0.25, 1.0))
     result = state.result(band, seeds)
@@ -110,8 +110,12 @@ def segment_lesion(image, points_kji, spacing=(1.0, 1.0, 1.0), parameters: Segme
     return result
 
 
-def _classification_state(volume, points_kji, spacing, parameters, progress):
-    """Steps 1-3 of the chain on one grid: the :class:`.result.SegmentState` the classification stage starts from."""
+def _classification_state(volume, points_kji, spacing, parameters, progress, *, factors=(1, 1, 1), input_shape=None):
+    """Steps 1-3 of the chain on one grid: the :class:`.result.SegmentState` the classification stage starts from.
+
+    ``factors`` and ``input_shape`` say how the grid was made from the input's (see
+    :class:`.result.SegmentState`).
+    """
     target_spacing = isotropic_spacing(spacing)
     slices = (volume.shape[0] - 1) * round(spacing[0] / target_spacing) + 1
     if slices < MINIMUM_SLICES:
@@ -145,7 +149,7 @@ def _classification_state(volume, points_kji, spacing, parameters, progress):
     half_width = min(parameters.band_mm, 0.5 * float(distance.max()))
     return SegmentState(BandState(image_iso, spacing_iso, distance, half_width, initial_iso.astype(bool),
                                    np.argwhere(initial_iso).mean(axis=0)),
-                        roi, crop.shape, spacing, volume.shape, parameters, rough_iso, initial)
+                        roi, crop.shape, spacing, volume.shape, parameters, rough_iso, initial, factors, input_shape)
 
 
 def threshold_sigmas(spacing):
