@@ -49,7 +49,8 @@ class FractionalEnhance(ScriptedLoadableModule):
         self.parent.helpText = _("""
 Enhances a CT or MR volume with a variable-order fractional differential mask: the local fractal
 dimension of each voxel's neighbourhood chooses the fractional order applied there.
-<b>Adaptive</b> mode (the default) smooths noisy tissue with negative orders and sharpens edges;
+<b>Adaptive</b> mode (the default) smooths tissue with negative orders and sharpens the edges that hold
+at a coarser scale, such as a lesion's boundary;
 <b>paper</b> mode is the published method (orders 0.45 to 0.85). Optional outputs: the order map and the
 fractal dimension map. <b>Compare</b> measures contrast-to-noise ratio around a lesion segment for the
 original, classic filters and both modes. Needs Slicer 5.10 or newer.
@@ -218,6 +219,10 @@ class FractionalEnhanceWidget(ScriptedLoadableModuleWidget, VTKObservationMixin)
         self.ui.automaticThresholdsCheckBox.enabled = adaptive
         self.ui.orderAtLowDimensionSliderWidget.enabled = adaptive
         self.ui.orderAtHighDimensionSliderWidget.enabled = adaptive
+        for widget in (self.ui.edgeOrderSliderWidget, self.ui.edgeScaleSliderWidget,
+                       self.ui.edgeConsistencyLowSliderWidget, self.ui.edgeConsistencyHighSliderWidget,
+                       self.ui.protectAirCheckBox):
+            widget.enabled = adaptive
         self.ui.fractalDimensionLowSliderWidget.enabled = fixedThresholds
         self.ui.fractalDimensionHighSliderWidget.enabled = fixedThresholds
 

@@ -345,6 +345,26 @@ def test_cli_evaluate_enhancement_sweep_writes_the_read_off_table_and_the_plot(t
     assert (tmp_path / "sweep.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_cli_evaluate_enhancement_ring_range_limits_the_noise_region(tmp_path):
+    phantom = make_phantom("ct", shape=(8, 64, 64))
+    image = write_image(tmp_path / "image.nrrd", phantom.image)
+    label = write_image(tmp_path / "label.nrrd", phantom.labels)
+    low, high = np.percentile(phantom.image[phantom.labels == 2], [20, 80])  # the liver around the lesion
+    tables = {}
+    for name, extra in (("whole", ()), ("soft", ("--ring-range", low, high))):
+        tables[name] = tmp_path / f"{name}.csv"
+        result = run_cli("evaluate-enhancement", image, label, "--label-value", phantom.lesion_label,
+                         "--table", tables[name], *extra)
+        assert result.returncode == 0, result.stderr
+    noise = {name: float(next(csv.DictReader(path.open(newline="")))["noise_std"]) for name, path in tables.items()}
+    assert noise["soft"] < noise["whole"]
+
+    result = run_cli("evaluate-enhancement", image, label, "--label-value", phantom.lesion_label,
+                     "--ring-range", 2000, 3000, "--table", tmp_path / "t.csv")
+    assert_clean_input_error(result)
+    assert "background ring" in result.stderr and not (tmp_path / "t.csv").exists()
+
+
 def test_cli_evaluate_enhancement_plot_needs_the_sweep(tmp_path):
     phantom = make_phantom("mr", shape=(8, 48, 48))
     image = write_image(tmp_path / "image.nrrd", phantom.image)

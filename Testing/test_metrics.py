@@ -6,7 +6,7 @@ from scipy import ndimage
 
 from clinicalimaging import InputError
 from clinicalimaging.metrics import (contrast_to_noise_ratio, edge_sharpness, enhancement_metrics, lesion_regions,
-                                     measured_box, noise_std, pooled_contrast_to_noise_ratio)
+                                     limit_background, measured_box, noise_std, pooled_contrast_to_noise_ratio)
 
 SPACING = (3.0, 0.8, 0.8)
 
@@ -176,3 +176,19 @@ def test_bad_images_are_rejected():
         enhancement_metrics(image, mask, SPACING)
     with pytest.raises(InputError, match="ring_inner_px"):
         lesion_regions(mask, SPACING, ring_inner_px=5, ring_outer_px=2)
+
+
+def test_limit_background_keeps_only_ring_voxels_in_the_range_of_the_original():
+    mask = np.zeros((1, 40, 40), dtype=bool)
+    mask[0, 15:25, 15:25] = True
+    image = np.full(mask.shape, 40.0)
+    image[0, :, :12] = -900.0  # air on the left, inside the ring's reach
+    regions = lesion_regions(mask, SPACING)
+    limited = limit_background(regions, image, (-150, 250))
+    assert limited.background.sum() < regions.background.sum()
+    assert np.all(image[limited.background] == 40.0)
+    np.testing.assert_array_equal(limited.lesion, regions.lesion)
+    with pytest.raises(InputError, match="No voxel of the background ring"):
+        limit_background(regions, image, (300, 400))
+    with pytest.raises(InputError, match="LOW < HIGH"):
+        limit_background(regions, image, (250, -150))

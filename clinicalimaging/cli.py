@@ -4,7 +4,7 @@
 
     clinicalimaging enhance INPUT OUTPUT [--order-map FILE] [--fractal-map FILE] [options]
     clinicalimaging evaluate-enhancement IMAGE LABEL [--label-value N] [--sweep [--plot OUT.png]]
-        [--table OUT.csv] [options]
+        [--ring-range LOW HIGH] [--table OUT.csv] [options]
     clinicalimaging segment INPUT OUTPUT --outline OUTLINE.mrk.json [--seeds FILE] [--enhance-first]
         [--margin-map FILE] [--rough FILE] [--table OUT.csv] [options]
     clinicalimaging evaluate-segmentation IMAGE LABEL [--label-value N] [--component N]
@@ -321,11 +321,11 @@ def _run_evaluate_enhancement(arguments, progress):
     image, spacing = mrml.array_from_volume(image_node), mrml.spacing_kji(image_node)
     if arguments.sweep:
         curves = sweep_enhancements(image, lesion_mask, spacing, parameters=parameters,
-                                    progress=subrange(progress, 0.05, 1.0))
+                                    ring_range=arguments.ring_range, progress=subrange(progress, 0.05, 1.0))
         rows, text, name = sweep_table(curves), format_sweep(curves), "enhancement sweep"
     else:
         rows = compare_enhancements(image, lesion_mask, spacing, parameters=parameters,
-                                    progress=subrange(progress, 0.05, 1.0))
+                                    ring_range=arguments.ring_range, progress=subrange(progress, 0.05, 1.0))
         text, name = format_table(rows), "enhancement comparison"
     if outputs:
         with mrml.staged_outputs([path for path, _ in outputs]) as staged:
@@ -493,6 +493,10 @@ def build_parser():
                                "+40 %% sharpness; --table then holds the read-off table.")
     evaluate.add_argument("--plot", metavar="OUT.png",
                           help="With --sweep: also draw the curves in a PNG (default: not drawn).")
+    evaluate.add_argument("--ring-range", type=float, nargs=2, metavar=("LOW", "HIGH"),
+                          help="Measure the background ring only where the original's grey value lies in LOW..HIGH "
+                               "(for CT in HU, e.g. -150 250: soft tissue, without air, fat and bone; "
+                               "default: the whole ring).")
     evaluate.set_defaults(run=_run_evaluate_enhancement)
 
     segment = commands.add_parser(

@@ -113,6 +113,42 @@ def lesion_regions(lesion_mask, spacing, *, erosion_px=1, ring_inner_px=3, ring_
                          boundary=boundary.reshape(shape))
 
 
+def limit_background(regions, image, value_range):
+    """The regions with the background ring limited to voxels of ``image`` within ``value_range``.
+
+    On CT the ring around an organ also holds air, fat and bone, whose spread says
+    nothing about noise; limiting it to a soft-tissue window (e.g. -150 to 250 HU)
+    measures the noise where a reader looks. Pass the *original* image, so that
+    every enhanced version is measured on the same voxels.
+
+    Parameters
+    ----------
+    regions : LesionRegions
+    image : ndarray
+        The original image, of the regions' shape.
+    value_range : (float, float)
+        Lowest and highest grey value kept, inclusive.
+
+    Returns
+    -------
+    LesionRegions
+
+    Raises
+    ------
+    InputError
+        An empty or reversed range, or one that leaves no ring voxel.
+    """
+    low, high = (float(value) for value in value_range)
+    if not low < high:
+        raise InputError(f"The ring's grey-value range must be LOW < HIGH; got {low:g} and {high:g}.")
+    image = np.asarray(image)
+    background = regions.background & (image >= low) & (image <= high)
+    if not background.any():
+        raise InputError(f"No voxel of the background ring lies within {low:g}..{high:g}: widen the range (for CT "
+                         "in HU, e.g. -150 250), or leave it out.")
+    return dataclasses.replace(regions, background=background)
+
+
 def measured_box(lesion_mask, *, ring_outer_px=10):
     """The box of the voxels that :func:`lesion_regions` and :func:`enhancement_metrics` read for a lesion.
 

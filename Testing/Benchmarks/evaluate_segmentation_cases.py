@@ -25,41 +25,15 @@ both. Not part of the test suite. Usage::
 
 import argparse
 import statistics
-from pathlib import Path
 
-import numpy as np
-from scipy import ndimage
-
-from clinicalimaging import mrml
 from clinicalimaging.phantom import make_phantom
 from clinicalimaging.segment.evaluation import compare_segmentations, simulate_outline
 from clinicalimaging.stress_phantoms import FAMILIES, make_stress_phantom
+from sample_cases import SAMPLES, sample_case
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
-SAMPLES = {  # name: image, labels, label value, connected component (1 = largest) or None
-    "brain1": ("brain1_image.nrrd", "brain1_label.nrrd", 1, None),
-    "breast1": ("breast1_image.nrrd", "breast1_label.nrrd", 1, None),
-    "tube": ("prostate_phantom_subvolume.nrrd", "prostate_phantom_subvolume_label.nrrd", 9, 2),
-    "liver": ("abdomen_ct.nii.gz", "abdomen_ct_organs.nii.gz", 5, None),
-    "spleen": ("abdomen_ct_full.nii.gz", "abdomen_ct_full_organs.nii.gz", 1, None),
-    "kidney": ("abdomen_ct_full.nii.gz", "abdomen_ct_full_organs.nii.gz", 2, None),
-    "stomach": ("abdomen_ct_full.nii.gz", "abdomen_ct_full_organs.nii.gz", 6, None),
-    "aorta": ("abdomen_ct_full.nii.gz", "abdomen_ct_full_organs.nii.gz", 52, None),
-}
+SEGMENTATION_SAMPLES = ("brain1", "breast1", "tube", "liver", "spleen", "kidney", "stomach", "aorta")
 SEEDS = {"tune": (0, 1), "check": (2, 3), "all": (0, 1, 2, 3)}
 METHODS = ("preprocessing", "level set", "plain SVM", "self-paced SVM", "grow from seeds")
-
-
-def sample_case(name):
-    """(image, reference mask, spacing) of a sample case."""
-    image_file, labels_file, value, component = SAMPLES[name]
-    image_node = mrml.read_volume(DATA / image_file)
-    reference = mrml.label_mask_like(mrml.read_volume(DATA / labels_file, labelmap=True), image_node, value) > 0
-    if component:
-        labelled, count = ndimage.label(reference)
-        sizes = ndimage.sum(reference, labelled, range(1, count + 1))
-        reference = labelled == np.argsort(-sizes)[component - 1] + 1
-    return mrml.array_from_volume(image_node).astype(np.float32), reference, mrml.spacing_kji(image_node)
 
 
 def cases(names, split):
@@ -81,7 +55,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--slices", type=int, nargs="+", default=[1, 3])
     parser.add_argument("--split", choices=tuple(SEEDS), default="all")
-    parser.add_argument("--cases", default=",".join([*SAMPLES, "phantom_ct", "phantom_mr", *FAMILIES]))
+    parser.add_argument("--cases", default=",".join([*SEGMENTATION_SAMPLES, "phantom_ct", "phantom_mr", *FAMILIES]))
     arguments = parser.parse_args()
     print("case | slices | " + " | ".join(METHODS) + "  (Dice / HD95 mm / s)")
     gains = {slices: [] for slices in arguments.slices}

@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from ..metrics import enhancement_metrics, lesion_regions, measured_box
+from ..metrics import enhancement_metrics, lesion_regions, limit_background, measured_box
 from ..progress import report, subrange
 from ..text_tables import format_rows
 from ..validation import as_scalar_volume, check_spacing, on_image_grid
@@ -39,7 +39,7 @@ _TEXT_COLUMNS = (
 _BASELINE_SHARE = 0.2
 
 
-def compare_enhancements(image, lesion_mask, spacing, *, parameters=None, progress=None):
+def compare_enhancements(image, lesion_mask, spacing, *, parameters=None, ring_range=None, progress=None):
     """Enhance ``image`` with every method and measure each result on the lesion.
 
     Parameters
@@ -54,6 +54,10 @@ def compare_enhancements(image, lesion_mask, spacing, *, parameters=None, progre
         Parameters of the fractional enhancement (default ``EnhanceParameters()``);
         the "paper mode" row uses them with ``mode="paper"``, the "default mode"
         row with ``mode="adaptive"``.
+    ring_range : (float, float), optional
+        Measure the background ring only on voxels whose original grey value lies
+        in this range (:func:`~clinicalimaging.metrics.limit_background`; for CT
+        e.g. ``(-150, 250)`` HU). Default: the whole ring.
     progress : callable, optional
         ``progress(fraction, message)``, at least once per slice of every
         baseline; may raise :class:`~clinicalimaging.Cancelled`.
@@ -74,7 +78,7 @@ def compare_enhancements(image, lesion_mask, spacing, *, parameters=None, progre
         A method returned NaN or infinite voxels around the lesion (the image
         has none): a fault of that method, named in the message.
     """
-    lesion = MeasuredLesion.of(image, lesion_mask, spacing, parameters)
+    lesion = MeasuredLesion.of(image, lesion_mask, spacing, parameters, ring_range=ring_range)
     volume, spacing, box = lesion.volume, lesion.spacing, lesion.box
     rows = [_row("original", lesion.original, lesion.original)]
 
@@ -112,7 +116,7 @@ class MeasuredLesion:
     """:func:`~clinicalimaging.metrics.enhancement_metrics` of the original."""
 
     @classmethod
-    def of(cls, image, lesion_mask, spacing, parameters=None):
+    def of(cls, image, lesion_mask, spacing, parameters=None, *, ring_range=None):
         """Check the inputs (as :func:`compare_enhancements` documents) and measure the original."""
         if isinstance(parameters, dict):
             parameters = EnhanceParameters.from_dict(parameters)
@@ -123,6 +127,8 @@ class MeasuredLesion:
         box = measured_box(mask)
         mask = mask[box]
         regions = lesion_regions(mask, spacing)
+        if ring_range is not None:
+            regions = limit_background(regions, volume[box], ring_range)
         return cls(parameters or EnhanceParameters(), volume, spacing, box, mask, regions,
                    enhancement_metrics(volume[box], mask, spacing, regions=regions))
 

@@ -12,15 +12,15 @@ def filter_halo(offsets: np.ndarray, number_of_terms: int) -> tuple[int, int, in
 
 
 def variable_order_filter(image: np.ndarray, order_map, spacing=(1.0, 1.0, 1.0), *, mask: str = "2d",
-                          number_of_terms: int = 3, strength: float = 1.0, padded: np.ndarray = None,
+                          number_of_terms: int = 3, padded: np.ndarray = None,
                           pad=None) -> np.ndarray:
     """Normalised fractional mask response with a per-voxel order.
 
     ``F(x) = sum_k a_k(v(x)) R_k(x) / (D sum_k a_k(v(x)))`` with ``R_0 = D I(x)``
     and ``D`` directions (docs/enhancement.md#variable-order-filter): the exact variable-order mask,
     without bucketing orders, in ``O(n N)``. Dividing by the coefficient sum gives
-    a DC gain of 1, so flat regions keep their value and units. The output is
-    ``I + strength (F - I)``.
+    a DC gain of 1, so flat regions keep their value and units. The strength's
+    blend with the input is :func:`~.core.blend`.
 
     Parameters
     ----------
@@ -35,8 +35,6 @@ def variable_order_filter(image: np.ndarray, order_map, spacing=(1.0, 1.0, 1.0),
         See :func:`~clinicalimaging.enhance.grunwald_letnikov.sample_offsets`.
     number_of_terms : int
         GL coefficients per direction.
-    strength : float
-        Blend factor ``λ``.
     padded, pad : optional
         ``image`` already padded by ``pad`` voxels per axis (symmetric), when the
         caller processes slabs of a larger volume.
@@ -61,6 +59,4 @@ def variable_order_filter(image: np.ndarray, order_map, spacing=(1.0, 1.0, 1.0),
         ring *= coefficient
         response += ring
     response /= total
-    if strength != 1.0:
-        response = image + np.float32(strength) * (response - image)
     return response

@@ -55,7 +55,8 @@ def enhance_volume(input_node, output_node=None, parameters: EnhanceParameters =
     return output_node
 
 
-def comparison_table(volume_node, lesion_mask, *, parameters=None, table_node=None, progress=None):
+def comparison_table(volume_node, lesion_mask, *, parameters=None, ring_range=None, table_node=None,
+                     progress=None):
     """:func:`~.compare.compare_enhancements` of a volume node, as a table node.
 
     Parameters
@@ -68,6 +69,8 @@ def comparison_table(volume_node, lesion_mask, *, parameters=None, table_node=No
         :func:`clinicalimaging.mrml.segment_mask`).
     parameters : EnhanceParameters or dict, optional
         As for :func:`~.compare.compare_enhancements`.
+    ring_range : (float, float), optional
+        As for :func:`~.compare.compare_enhancements` (e.g. ``(-150, 250)`` HU on CT).
     table_node : vtkMRMLTableNode, optional
         Receives the rows; a new node in the volume's scene when omitted.
     progress : callable, optional
@@ -80,7 +83,7 @@ def comparison_table(volume_node, lesion_mask, *, parameters=None, table_node=No
         per metric. Written only after every method has run.
     """
     rows = compare_enhancements(mrml.array_from_volume(volume_node), lesion_mask, mrml.spacing_kji(volume_node),
-                                parameters=parameters, progress=progress)
+                                parameters=parameters, ring_range=ring_range, progress=progress)
     return mrml.table_from_rows(rows, name=f"{volume_node.GetName()}_enhancement_comparison",
                                 scene=volume_node.GetScene(), node=table_node)
 
@@ -123,7 +126,7 @@ def comparison_chart(table_node, *, title="Contrast-to-noise ratio around the le
     return chart_node
 
 
-def sweep_nodes(volume_node, lesion_mask, *, parameters=None, progress=None,
+def sweep_nodes(volume_node, lesion_mask, *, parameters=None, ring_range=None, progress=None,
                 title="Edge sharpness against CNR, each method over its strength",
                 x_axis_title="Edge sharpness / original's", y_axis_title="CNR / original's"):
     """:func:`~.sweep.sweep_enhancements` of a volume node as two tables and a line chart.
@@ -136,6 +139,8 @@ def sweep_nodes(volume_node, lesion_mask, *, parameters=None, progress=None,
         Lesion mask on the volume's voxel grid, KJI.
     parameters : EnhanceParameters or dict, optional
         As for :func:`~.sweep.sweep_enhancements`.
+    ring_range : (float, float), optional
+        As for :func:`~.sweep.sweep_enhancements` (e.g. ``(-150, 250)`` HU on CT).
     progress : callable, optional
         ``progress(fraction, message)``; may raise :class:`~clinicalimaging.Cancelled`.
     title, x_axis_title, y_axis_title : str, optional
@@ -155,7 +160,7 @@ def sweep_nodes(volume_node, lesion_mask, *, parameters=None, progress=None,
         volume's scene only after every run has finished.
     """
     curves = sweep_enhancements(mrml.array_from_volume(volume_node), lesion_mask, mrml.spacing_kji(volume_node),
-                                parameters=parameters, progress=progress)
+                                parameters=parameters, ring_range=ring_range, progress=progress)
     scene, name = volume_node.GetScene(), volume_node.GetName()
     read_off = mrml.table_from_rows(sweep_table(curves), name=f"{name}_enhancement_sweep", scene=scene)
     length = max(len(curve) for curve in curves.values())

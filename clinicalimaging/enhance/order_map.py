@@ -1,6 +1,7 @@
-"""From local fractal dimension to a per-voxel fractional order."""
+"""From local fractal dimension (and, in adaptive mode, edge consistency) to a per-voxel fractional order."""
 
 import numpy as np
+from scipy import ndimage
 
 from ..blocks import strided_sample
 from .parameters import EnhanceParameters
@@ -37,8 +38,8 @@ def paper_order_map(fractal_dimension: np.ndarray, *, low: float = 1.5, high: fl
     return order.astype(np.float32)
 
 
-def adaptive_order_map(fractal_dimension: np.ndarray, *, low: float, high: float,
-                       order_at_low: float, order_at_high: float) -> np.ndarray:
+def texture_order_map(fractal_dimension: np.ndarray, *, low: float, high: float,
+                      order_at_low: float, order_at_high: float) -> np.ndarray:
     """Linear ramp from ``order_at_low`` at ``w <= low`` to ``order_at_high`` at ``w >= high``.
 
     The shape of eq. (1) (linear between two thresholds, clamped outside), with
@@ -52,6 +53,45 @@ def adaptive_order_map(fractal_dimension: np.ndarray, *, low: float, high: float
     w = np.asarray(fractal_dimension, dtype=np.float32)
     position = np.clip((w - low) / (high - low), 0.0, 1.0)
     return (order_at_low + (order_at_high - order_at_low) * position).astype(np.float32)
+
+
+def edge_weight(consistency: np.ndarray, *, low: float, high: float) -> np.ndarray:
+    """Smoothstep from 0 at edge consistency ``low`` to 1 at ``high``: how much of a voxel is edge.
+
+    Returns
+    -------
+    weight : ndarray of float32, same shape as ``consistency``
+    """
+    t = np.clip((np.asarray(consistency, dtype=np.float32) - low) / np.float32(high - low), 0.0, 1.0)
+    return t * t * (np.float32(3.0) - np.float32(2.0) * t)
+
+
+def adaptive_order_map(fractal_dimension: np.ndarray, consistency: np.ndarray, parameters: EnhanceParameters,
+                       thresholds) -> np.ndarray:
+    """Adaptive mode's orders: the texture ramp of the fractal dimension, moved towards the edge order on edges.
+
+    ``order = texture + e (edge_order - texture)`` with ``texture`` from
+    :func:`texture_order_map` and ``e`` the :func:`edge_weight` of the
+    :func:`~.edge_evidence.edge_consistency` (docs/enhancement.md#adaptive-mode).
+
+    Parameters
+    ----------
+    fractal_dimension, consistency : ndarray
+        Maps of the same shape.
+    parameters : EnhanceParameters
+    thresholds : (float, float)
+        ``(W_min, W_max)`` of the texture ramp.
+
+    Returns
+    -------
+    order : ndarray of float32
+    """
+    low, high = thresholds
+    order = texture_order_map(fractal_dimension, low=low, high=high, order_at_low=parameters.order_at_low_dimension,
+                              order_at_high=parameters.order_at_high_dimension)
+    weight = edge_weight(consistency, low=parameters.edge_consistency_low, high=parameters.edge_consistency_high)
+    order += weight * (np.float32(parameters.edge_order) - order)
+    return order
 
 
 #: Percentiles of the volume's fractal dimension used as W_min, W_max with automatic thresholds.
@@ -68,14 +108,45 @@ def dimension_thresholds(fractal_dimension: np.ndarray, parameters: EnhanceParam
     return parameters.fractal_dimension_low, parameters.fractal_dimension_high
 
 
-def order_map(fractal_dimension: np.ndarray, parameters: EnhanceParameters, thresholds=None) -> np.ndarray:
+def order_map(fractal_dimension: np.ndarray, parameters: EnhanceParameters, thresholds=None,
+              consistency: np.ndarray = None) -> np.ndarray:
     """The order map of ``parameters.mode`` ("paper" or "adaptive").
 
     ``thresholds`` are ``(W_min, W_max)`` from :func:`dimension_thresholds` of the
-    whole volume (computed here when omitted).
+    whole volume (computed here when omitted); adaptive mode also needs the
+    ``consistency`` map (:func:`~.edge_evidence.edge_consistency`).
     """
-    low, high = thresholds or dimension_thresholds(fractal_dimension, parameters)
+    thresholds = thresholds or dimension_thresholds(fractal_dimension, parameters)
     if parameters.mode == "paper":
-        return paper_order_map(fractal_dimension, low=low, high=high)
-    return adaptive_order_map(fractal_dimension, low=low, high=high, order_at_low=parameters.order_at_low_dimension,
-                              order_at_high=parameters.order_at_high_dimension)
+        return paper_order_map(fractal_dimension, low=thresholds[0], high=thresholds[1])
+    return adaptive_order_map(fractal_dimension, consistency, parameters, thresholds)
+
+
+#: Grey value below which a CT voxel counts as air, in HU: halfway between air (-1000) and water (0).
+AIR_HU = -500.0
+#: A volume whose minimum is at or below this holds air in HU: it is taken for a CT.
+CT_AIR_HU = -900.0
+
+
+def holds_air_in_hu(volume_minimum: float) -> bool:
+    """Whether a volume with this minimum grey value is a CT in HU with air in it (MR never goes this low)."""
+    return volume_minimum <= CT_AIR_HU
+
+
+def reaches_air(padded: np.ndarray, pad) -> np.ndarray:
+    """Voxels whose mask reaches air: some voxel within ``pad`` voxels per axis is below :data:`AIR_HU`.
+
+    Parameters
+    ----------
+    padded : (K + 2 pk, J + 2 pj, I + 2 pi) ndarray
+        A block padded by the mask's reach (:func:`~.filter.filter_halo`).
+    pad : 3 int
+
+    Returns
+    -------
+    ndarray of bool
+        The unpadded block's shape.
+    """
+    lowest = ndimage.minimum_filter(padded, size=tuple(2 * extra + 1 for extra in pad), mode="nearest")
+    core = tuple(slice(extra, size - extra) for extra, size in zip(pad, padded.shape))
+    return lowest[core] < AIR_HU

@@ -23,40 +23,55 @@ import math
 import numpy as np
 
 from ..errors import InputError
-from ..progress import report
+from ..progress import report, subrange
 from .baselines import clahe, constant_order, curvature_anisotropic_diffusion, laplacian_sharpening, unsharp_mask
 from .compare import MeasuredLesion, ratio
-from .core import fractional_enhance
+from .core import fractional_enhance_strengths
 
 #: Sharpness gains at which :func:`sweep_table` reads every curve off (+25 % and +40 %).
 READ_OFF_GAINS = (0.25, 0.40)
 
 
 def _blended(baseline):
-    """``image + weight (baseline(image) - image)`` on the box: a fixed filter made a family."""
-    def run(volume, spacing, weight, box, parameters):
+    """``image + weight (baseline(image) - image)`` on the box: a fixed filter made a family (filtered once)."""
+    def run(volume, spacing, weights, box, parameters, progress):
         original = volume[box].astype(np.float64)
-        return original + weight * (baseline(volume, spacing, region=box) - original)
+        filtered = baseline(volume, spacing, region=box, progress=progress)
+        return [original + weight * (filtered - original) for weight in weights]
     return run
 
 
-def _unsharp(volume, spacing, amount, box, parameters):
-    return unsharp_mask(volume, spacing, amount=amount, region=box)
+def _each(run_one):
+    """A family whose every strength is its own run."""
+    def run(volume, spacing, strengths, box, parameters, progress):
+        return [run_one(volume, spacing, strength, box, subrange(progress, index / len(strengths),
+                                                                 (index + 1) / len(strengths)))
+                for index, strength in enumerate(strengths)]
+    return run
 
 
-def _diffusion(volume, spacing, iterations, box, parameters):
-    return curvature_anisotropic_diffusion(volume, spacing, iterations=int(iterations), region=box)
+def _unsharp(volume, spacing, amount, box, progress):
+    return unsharp_mask(volume, spacing, amount=amount, region=box, progress=progress)
+
+
+def _diffusion(volume, spacing, iterations, box, progress):
+    return curvature_anisotropic_diffusion(volume, spacing, iterations=int(iterations), region=box, progress=progress)
 
 
 def _fractional(mode):
-    def run(volume, spacing, strength, box, parameters):
-        return fractional_enhance(volume, spacing, parameters.replace(mode=mode, strength=strength)).enhanced[box]
+    """The fractional enhancement of ``mode``: one order map and mask response serve every strength."""
+    def run(volume, spacing, strengths, box, parameters, progress):
+        return fractional_enhance_strengths(volume, spacing, parameters.replace(mode=mode), strengths, region=box,
+                                            progress=progress)
     return run
 
 
 @dataclasses.dataclass(frozen=True)
 class Sweep:
-    """One method's family: the name of its strength, the strengths run, and the run itself."""
+    """One method's family: the name of its strength, the strengths run, and the run.
+
+    ``run(volume, spacing, strengths, box, parameters, progress)`` returns the enhanced box for each strength.
+    """
 
     strength_name: str
     strengths: tuple
@@ -66,17 +81,18 @@ class Sweep:
 #: The methods and their strengths, in the order of the table and the plot. A filter of fixed strength (Laplacian
 #: sharpening, the Tiansi mask, CLAHE with SimpleITK's defaults) is blended with the original.
 SWEEPS = {
-    "unsharp mask": Sweep("amount", (0.25, 0.5, 1.0, 1.5, 2.0, 3.0), _unsharp),
+    "unsharp mask": Sweep("amount", (0.25, 0.5, 1.0, 1.5, 2.0, 3.0), _each(_unsharp)),
     "Laplacian (blended)": Sweep("weight", (0.1, 0.2, 0.4, 0.6, 0.8, 1.0), _blended(laplacian_sharpening)),
     "Tiansi ν=0.5 (blended)": Sweep("weight", (0.25, 0.5, 1.0, 1.5, 2.0, 3.0), _blended(constant_order)),
     "CLAHE (blended)": Sweep("weight", (0.05, 0.1, 0.2, 0.4, 0.7, 1.0), _blended(clahe)),
-    "curvature anisotropic diffusion": Sweep("iterations", (1, 2, 4, 8), _diffusion),
+    "curvature anisotropic diffusion": Sweep("iterations", (1, 2, 4, 8), _each(_diffusion)),
     "FractionalEnhance, paper mode": Sweep("strength", (0.05, 0.1, 0.2, 0.5, 1.0, 2.0), _fractional("paper")),
-    "FractionalEnhance (default)": Sweep("strength", (0.5, 1.0, 1.5, 2.0, 3.0, 4.0), _fractional("adaptive")),
+    "FractionalEnhance (default)": Sweep("strength", (0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0), _fractional("adaptive")),
 }
 
 
-def sweep_enhancements(image, lesion_mask, spacing, *, parameters=None, methods=None, progress=None):
+def sweep_enhancements(image, lesion_mask, spacing, *, parameters=None, methods=None, ring_range=None,
+                       progress=None):
     """Run every method of :data:`SWEEPS` over its strengths and measure each run on the lesion.
 
     Parameters
@@ -91,6 +107,8 @@ def sweep_enhancements(image, lesion_mask, spacing, *, parameters=None, methods=
         Parameters of the fractional runs (their ``mode`` and ``strength`` are swept).
     methods : sequence of str, optional
         Keys of :data:`SWEEPS` to run (default: all).
+    ring_range : (float, float), optional
+        As for :func:`~.compare.compare_enhancements`.
     progress : callable, optional
         ``progress(fraction, message)``; may raise :class:`~clinicalimaging.Cancelled`.
 
@@ -109,15 +127,18 @@ def sweep_enhancements(image, lesion_mask, spacing, *, parameters=None, methods=
     unknown = [name for name in methods if name not in SWEEPS]
     if unknown:
         raise InputError(f"Unknown method(s) {unknown}; choose among {', '.join(SWEEPS)}.")
-    lesion = MeasuredLesion.of(image, lesion_mask, spacing, parameters)
-    runs = [(name, strength) for name in methods for strength in SWEEPS[name].strengths]
-    curves = {name: [(0.0, 1.0, 1.0)] for name in methods}
-    for index, (name, strength) in enumerate(runs):
-        report(progress, index / len(runs), f"{name}, {SWEEPS[name].strength_name} {strength:g}")
-        metrics = lesion.measure(SWEEPS[name].run(lesion.volume, lesion.spacing, strength, lesion.box,
-                                                  lesion.parameters), name)
-        curves[name].append((float(strength), ratio(metrics["edge_sharpness"], lesion.original["edge_sharpness"]),
-                             ratio(metrics["cnr"], lesion.original["cnr"])))
+    lesion = MeasuredLesion.of(image, lesion_mask, spacing, parameters, ring_range=ring_range)
+    curves = {}
+    for index, name in enumerate(methods):
+        report(progress, index / len(methods), name)
+        sweep = SWEEPS[name]
+        results = sweep.run(lesion.volume, lesion.spacing, sweep.strengths, lesion.box, lesion.parameters,
+                            subrange(progress, index / len(methods), (index + 1) / len(methods)))
+        curves[name] = [(0.0, 1.0, 1.0)]
+        for strength, enhanced in zip(sweep.strengths, results):
+            metrics = lesion.measure(enhanced, name)
+            curves[name].append((float(strength), ratio(metrics["edge_sharpness"], lesion.original["edge_sharpness"]),
+                                 ratio(metrics["cnr"], lesion.original["cnr"])))
     report(progress, 1.0, "Sweep done")
     return curves
 
