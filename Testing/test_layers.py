@@ -31,7 +31,7 @@ NODE_LEVEL = ("clinicalimaging.mrml", "clinicalimaging.enhance.nodes", "clinical
               "clinicalimaging.segment.evaluation", "clinicalimaging.detect.nodes",
               "clinicalimaging.detect.nodes_output", "clinicalimaging.detect.evaluation",
               "clinicalimaging.detect.commands")
-FORBIDDEN = ("slicer", "slicer_core", "vtk") + NODE_LEVEL
+FORBIDDEN = ("slicer", "slicer_core", "vtk", "vtkmodules") + NODE_LEVEL
 #: Libraries slow to import: array-level modules import them inside functions, but for these modules,
 #: which are themselves imported only when needed (by ``segment/core.py``; by detection's training and
 #: loading functions).

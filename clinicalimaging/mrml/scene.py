@@ -69,11 +69,11 @@ def create_standalone_scene():
 @contextlib.contextmanager
 def _quiet_vtk():
     """Silence VTK/ITK error and warning output; failures are reported as InputError instead."""
-    import vtk
+    from vtkmodules.vtkCommonCore import vtkObject
 
-    previous = vtk.vtkObject.GetGlobalWarningDisplay()
-    vtk.vtkObject.GlobalWarningDisplayOff()
+    previous = vtkObject.GetGlobalWarningDisplay()
+    vtkObject.GlobalWarningDisplayOff()
     try:
         yield
     finally:
-        vtk.vtkObject.SetGlobalWarningDisplay(previous)
+        vtkObject.SetGlobalWarningDisplay(previous)

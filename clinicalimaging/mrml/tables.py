@@ -34,7 +34,7 @@ def table_from_rows(rows, *, name="table", scene=None, node=None):
     -------
     vtkMRMLTableNode
     """
-    import vtk
+    from vtkmodules.vtkCommonCore import vtkDoubleArray, vtkStringArray
 
     import slicer
 
@@ -47,7 +47,7 @@ def table_from_rows(rows, *, name="table", scene=None, node=None):
         for column in columns:
             values = [row.get(column) for row in rows]
             numeric = all(value is None or _is_number(value) for value in values)
-            array = vtk.vtkDoubleArray() if numeric else vtk.vtkStringArray()
+            array = vtkDoubleArray() if numeric else vtkStringArray()
             array.SetName(str(column))
             for value in values:
                 if numeric:

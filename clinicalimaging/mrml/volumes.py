@@ -35,11 +35,11 @@ def spacing_kji(node):
 
 def ijk_to_ras(node):
     """The (4, 4) IJK-to-RAS matrix of a volume node (origin, spacing, direction cosines) in mm."""
-    import vtk
+    from vtkmodules.vtkCommonMath import vtkMatrix4x4
 
     import slicer
 
-    matrix = vtk.vtkMatrix4x4()
+    matrix = vtkMatrix4x4()
     node.GetIJKToRASMatrix(matrix)
     return slicer.util.arrayFromVTKMatrix(matrix)
 

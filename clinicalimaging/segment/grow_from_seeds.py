@@ -49,8 +49,8 @@ def grow_from_seeds(image, seeds, spacing, *, mask=None):
         Bad image or spacing; seeds or mask of another shape; seed values outside
         0..255; fewer than two seed labels (the filter would label everything alike).
     """
-    import vtk
-    from vtk.util import numpy_support
+    from vtkmodules.util import numpy_support
+    from vtkmodules.vtkCommonDataModel import vtkImageData
 
     import slicer
 
@@ -66,7 +66,7 @@ def grow_from_seeds(image, seeds, spacing, *, mask=None):
 
     def vtk_image(array):
         array = np.ascontiguousarray(array)
-        data = vtk.vtkImageData()
+        data = vtkImageData()
         data.SetDimensions(array.shape[2], array.shape[1], array.shape[0])  # numpy (k, j, i) -> VTK (i, j, k)
         data.SetSpacing(*spacing[::-1])
         data.GetPointData().SetScalars(numpy_support.numpy_to_vtk(array.ravel(), deep=True))
