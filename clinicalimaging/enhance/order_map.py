@@ -1,10 +1,10 @@
 """From local fractal dimension (and, in adaptive mode, edge consistency) to a per-voxel fractional order."""
 
 import numpy as np
-from scipy import ndimage
 
 from ..blocks import strided_sample
 from .parameters import EnhanceParameters
+from .window_extremes import window_extreme
 
 #: Orders of eq. (1): below W_min, the slope's origin, above W_max.
 PAPER_LOWEST_ORDER = 0.45
@@ -147,6 +147,7 @@ def reaches_air(padded: np.ndarray, pad) -> np.ndarray:
     ndarray of bool
         The unpadded block's shape.
     """
-    lowest = ndimage.minimum_filter(padded, size=tuple(2 * extra + 1 for extra in pad), mode="nearest")
-    core = tuple(slice(extra, size - extra) for extra, size in zip(pad, padded.shape))
-    return lowest[core] < AIR_HU
+    reaches = padded < AIR_HU
+    for axis, extra in enumerate(pad):
+        reaches = window_extreme(reaches, np.logical_or, 2 * extra + 1, axes=(axis,))
+    return reaches
