@@ -309,7 +309,7 @@ def _evaluate(image, label, tmp_path, *extra):
     table = tmp_path / "comparison.csv"
     result = run_cli("evaluate-enhancement", image, label, "--table", table, *extra)
     assert result.returncode == 0, result.stderr
-    with table.open(newline="") as file:
+    with table.open(newline="", encoding="utf-8") as file:
         rows = list(csv.DictReader(file))
     assert len(rows) == TABLE_METHODS
     methods = [row["method"] for row in rows]
@@ -339,7 +339,7 @@ def test_cli_evaluate_enhancement_sweep_writes_the_read_off_table_and_the_plot(t
 
     assert result.returncode == 0, result.stderr
     assert "CNR at +25%" in result.stdout and "unsharp mask [amount]" in result.stdout
-    with (tmp_path / "sweep.csv").open(newline="") as file:
+    with (tmp_path / "sweep.csv").open(newline="", encoding="utf-8") as file:
         rows = list(csv.DictReader(file))
     assert [row["method"] for row in rows] == list(SWEEPS)
     assert (tmp_path / "sweep.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -356,7 +356,8 @@ def test_cli_evaluate_enhancement_ring_range_limits_the_noise_region(tmp_path):
         result = run_cli("evaluate-enhancement", image, label, "--label-value", phantom.lesion_label,
                          "--table", tables[name], *extra)
         assert result.returncode == 0, result.stderr
-    noise = {name: float(next(csv.DictReader(path.open(newline="")))["noise_std"]) for name, path in tables.items()}
+    noise = {name: float(next(csv.DictReader(path.open(newline="", encoding="utf-8")))["noise_std"])
+             for name, path in tables.items()}
     assert noise["soft"] < noise["whole"]
 
     result = run_cli("evaluate-enhancement", image, label, "--label-value", phantom.lesion_label,
@@ -435,7 +436,7 @@ def test_cli_demo_writes_every_announced_file(tmp_path):
     assert (folder / DEMO_FILES["figure"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     enhanced = sitk.ReadImage(str(folder / DEMO_FILES["enhanced volume"]))
     assert_same_geometry(enhanced, sitk.ReadImage(str(folder / DEMO_FILES["input volume"])))
-    assert len((folder / DEMO_FILES["comparison table"]).read_text().strip().splitlines()) == 1 + TABLE_METHODS
+    assert len((folder / DEMO_FILES["comparison table"]).read_text(encoding="utf-8").strip().splitlines()) == 1 + TABLE_METHODS
 
 
 def test_cli_demo_into_a_file_is_an_input_error(tmp_path):

@@ -21,7 +21,7 @@ def _phantom_files(folder):
 
 
 def _table_rows(path):
-    with path.open(newline="") as file:
+    with path.open(newline="", encoding="utf-8") as file:
         return list(csv.DictReader(file))
 
 

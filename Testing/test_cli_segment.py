@@ -175,7 +175,7 @@ def test_cli_segment_prints_the_lesion_size_and_writes_the_results_table(tmp_pat
     volume_ml = voxels * 2.5 * 0.8 * 0.8 / 1000
     assert (f"lesion: {volume_ml:.2f} mL, {voxels} voxels, slices {slices[0]} to {slices[-1]} (file slice indices)"
             in result.stdout)
-    with table.open(newline="") as file:
+    with table.open(newline="", encoding="utf-8") as file:
         rows = list(csv.DictReader(file))
     assert len(rows) == 1 and rows[0]["segment"] == "lesion"
     assert int(rows[0]["voxels"]) == voxels and float(rows[0]["volume_ml"]) == pytest.approx(volume_ml)

@@ -21,11 +21,9 @@ def array_from_volume(node):
     ndarray, shape (K, J, I)
         The voxels, in the node's dtype.
     """
-    import slicer
-
     if node is None or node.GetImageData() is None:
         raise InputError(f"Volume '{node.GetName() if node else None}' has no image data.")
-    return slicer.util.arrayFromVolume(node).copy()
+    return _voxel_view(node.GetImageData()).copy()
 
 
 def spacing_kji(node):
@@ -37,11 +35,48 @@ def ijk_to_ras(node):
     """The (4, 4) IJK-to-RAS matrix of a volume node (origin, spacing, direction cosines) in mm."""
     from vtkmodules.vtkCommonMath import vtkMatrix4x4
 
-    import slicer
-
     matrix = vtkMatrix4x4()
     node.GetIJKToRASMatrix(matrix)
-    return slicer.util.arrayFromVTKMatrix(matrix)
+    return np.array([[matrix.GetElement(row, column) for column in range(4)] for row in range(4)])
+
+
+# The voxel and matrix conversions below do what slicer.util's arrayFromVolume, updateVolumeFromArray and
+# vtkMatrixFromArray do, with the VTK modules they need: those import all of VTK (`import vtk`), which
+# a command-line run outside Slicer would otherwise load for nothing.
+
+def _voxel_view(image):
+    """The voxels of a vtkImageData as a writable (K, J, I[, components]) view."""
+    from vtkmodules.util.numpy_support import vtk_to_numpy
+
+    shape = tuple(reversed(image.GetDimensions()))
+    components = image.GetNumberOfScalarComponents()
+    return vtk_to_numpy(image.GetPointData().GetScalars()).reshape(shape + ((components,) if components > 1 else ()))
+
+
+def _update_voxels(node, array):
+    """Replace the image data's voxels of ``node`` by a copy of ``array`` (3-D, KJI) and notify observers."""
+    from vtkmodules.util.numpy_support import get_vtk_array_type
+    from vtkmodules.vtkCommonDataModel import vtkImageData
+
+    image = node.GetImageData()
+    if image is None:
+        image = vtkImageData()
+        node.SetAndObserveImageData(image)
+    image.SetDimensions(tuple(reversed(array.shape)))
+    image.AllocateScalars(get_vtk_array_type(array.dtype), 1)
+    _voxel_view(image)[:] = array
+    node.StorableModified()
+    node.Modified()
+    node.InvokeEvent(node.ImageDataModifiedEvent, node)
+
+
+def _matrix_from_array(array):
+    """A vtkMatrix4x4 holding a (4, 4) array."""
+    from vtkmodules.vtkCommonMath import vtkMatrix4x4
+
+    matrix = vtkMatrix4x4()
+    matrix.DeepCopy(np.asarray(array, dtype=float).ravel())
+    return matrix
 
 
 def _vtk_compatible(array, what):
@@ -62,10 +97,8 @@ def _vtk_compatible(array, what):
 
 def _set_voxels(node, array, matrix, *, display=True):
     """Geometry and voxels of ``node``; with ``display`` a display node too if it has none (and is in a scene)."""
-    import slicer
-
-    node.SetIJKToRASMatrix(slicer.util.vtkMatrixFromArray(np.asarray(matrix, dtype=float)))
-    slicer.util.updateVolumeFromArray(node, array)
+    node.SetIJKToRASMatrix(_matrix_from_array(matrix))
+    _update_voxels(node, array)
     if display and node.GetScene() is not None and node.GetDisplayNode() is None:
         node.CreateDefaultDisplayNodes()
 
