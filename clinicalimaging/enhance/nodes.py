@@ -2,10 +2,11 @@
 sweep as tables and charts."""
 
 from .. import mrml
-from .compare import compare_enhancements
 from .core import fractional_enhance
 from .parameters import EnhanceParameters
-from .sweep import sweep_enhancements, sweep_table
+
+# The comparison and the sweep import their metrics and baselines (scipy.ndimage, SimpleITK) when first
+# called: a plain enhancement needs neither.
 
 #: Node attribute holding the parameters (JSON) an output was made with.
 PARAMETERS_ATTRIBUTE = "FractionalEnhance.parameters"
@@ -82,6 +83,8 @@ def comparison_table(volume_node, lesion_mask, *, parameters=None, ring_range=No
         One row per method; a string column ``method`` and one double column
         per metric. Written only after every method has run.
     """
+    from .compare import compare_enhancements
+
     rows = compare_enhancements(mrml.array_from_volume(volume_node), lesion_mask, mrml.spacing_kji(volume_node),
                                 parameters=parameters, ring_range=ring_range, progress=progress)
     return mrml.table_from_rows(rows, name=f"{volume_node.GetName()}_enhancement_comparison",
@@ -159,6 +162,8 @@ def sweep_nodes(volume_node, lesion_mask, *, parameters=None, ring_range=None, p
         One scatter-with-lines series per method. The nodes are added to the
         volume's scene only after every run has finished.
     """
+    from .sweep import sweep_enhancements, sweep_table
+
     curves = sweep_enhancements(mrml.array_from_volume(volume_node), lesion_mask, mrml.spacing_kji(volume_node),
                                 parameters=parameters, ring_range=ring_range, progress=progress)
     scene, name = volume_node.GetScene(), volume_node.GetName()
