@@ -24,27 +24,24 @@ Not part of the test suite; needs ``../shared/data``. Usage::
 """
 
 import argparse
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import SimpleITK as sitk
 
 from clinicalimaging import mrml
 from clinicalimaging.detect.cases import phantom_volumes
-from clinicalimaging.detect.evaluation import evaluation_rows, format_evaluation, reference_boxes, summary
+from clinicalimaging.detect.evaluation import evaluation_rows, format_evaluation, reference_boxes
 from clinicalimaging.detect.model_files import default_model_path, load_detector
 from clinicalimaging.detect.nodes import find_organ_boxes
 from clinicalimaging.detect.organs import read_label_names
 from clinicalimaging.detect.parameters import DetectParameters, TrainParameters
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_enhance import verdict  # noqa: E402
+from bench_enhance import run_python_measuring_peak, verdict  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 ATLAS = ("abdomen_ct_full.nii.gz", "abdomen_ct_full_organs.nii.gz")
@@ -68,15 +65,9 @@ def large_ct(path):
 
 def run_detect(image, output, model):
     """Wall seconds and peak resident GiB of one ``clinicalimaging detect`` process."""
-    started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-m", "clinicalimaging", "detect", str(image), str(output),
-                                "--table", str(output.with_suffix(".csv")), "--model", str(model), "--quiet"],
-                               stderr=subprocess.PIPE, text=True)
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(process.stderr.read())
-    return seconds, usage.ru_maxrss / 2**20  # ru_maxrss is in KiB on Linux
+    seconds, peak = run_python_measuring_peak(["-m", "clinicalimaging", "detect", image, output, "--table",
+                                               output.with_suffix(".csv"), "--model", model, "--quiet"])
+    return seconds, peak / 2**30
 
 
 def atlas_boxes(image_node, atlas_image, atlas_labels, names):

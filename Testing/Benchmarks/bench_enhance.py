@@ -20,7 +20,6 @@ Not part of the test suite. Usage::
 
 import argparse
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -73,9 +72,50 @@ def alternate(functions, repeats):
     return {name: statistics.median(values) for name, values in times.items()}
 
 
-def _resident_bytes():
+def resident_bytes():
+    """This process's resident set now, in bytes."""
     with open("/proc/self/statm") as statm:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def peak_resident_bytes():
+    """This process's peak resident set (VmHWM), in bytes.
+
+    Not ``ru_maxrss``: Linux carries that high-water mark across ``exec``, and
+    ``subprocess`` starts children with ``vfork``, so in a child it is at least the
+    parent's peak. VmHWM belongs to the address space that ``exec`` made.
+    """
+    with open("/proc/self/status") as status:
+        line = next(line for line in status if line.startswith("VmHWM:"))
+    return int(line.split()[1]) * 1024  # kB
+
+
+# Runs the command in a child forked from this small process, so the child's peak starts from its own size.
+_PEAK_LAUNCHER = ("import os, sys\n"
+                  "pid = os.fork()\n"
+                  "if pid == 0:\n"
+                  "    os.execv(sys.executable, [sys.executable, *sys.argv[1:]])\n"
+                  "_, status, usage = os.wait4(pid, 0)\n"
+                  "print(usage.ru_maxrss * 1024, file=sys.stderr)\n"  # kB on Linux
+                  "sys.exit(os.waitstatus_to_exitcode(status))\n")
+
+
+def run_python_measuring_peak(arguments):
+    """Wall seconds and peak resident bytes of ``python ARGUMENTS`` in a fresh process.
+
+    Raises
+    ------
+    RuntimeError
+        With the command's error output when it fails.
+    """
+    started = time.perf_counter()
+    completed = subprocess.run([sys.executable, "-c", _PEAK_LAUNCHER, *map(str, arguments)], capture_output=True,
+                               text=True)
+    seconds = time.perf_counter() - started
+    errors, _, peak = completed.stderr.rstrip("\n").rpartition("\n")
+    if completed.returncode != 0:
+        raise RuntimeError(errors)
+    return seconds, int(peak)
 
 
 def measure_memory(side, array_path):
@@ -83,10 +123,9 @@ def measure_memory(side, array_path):
     function = SIDES[side]
     function(np.zeros((8, 32, 32), np.float32) + np.arange(32, dtype=np.float32))  # imports and lazy set-up
     volume = np.load(array_path)
-    before = _resident_bytes()
+    before = resident_bytes()
     function(volume)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kB on Linux
-    print(max(0, peak - before))
+    print(max(0, peak_resident_bytes() - before))
 
 
 def peak_memory(side, array_path):

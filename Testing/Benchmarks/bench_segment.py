@@ -20,7 +20,6 @@ suite; needs ``../shared/data``. Usage::
 
 import argparse
 import os
-import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -35,7 +34,7 @@ from clinicalimaging.segment.core import segment_lesion
 from clinicalimaging.segment.evaluation import simulate_outline
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_enhance import _resident_bytes, alternate, verdict  # noqa: E402
+from bench_enhance import alternate, peak_resident_bytes, resident_bytes, verdict  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 #: name: image file, label file, label value, target seconds, resampled voxel size in mm (None: as acquired).
@@ -80,10 +79,9 @@ SIDES = {"self-paced SVM": run_self_paced, "grow from seeds": run_growcut}
 def measure_memory(name):
     """In this (fresh) process: peak resident growth of one ``segment_lesion`` call on a case, in bytes."""
     image, _, spacing, points = load_case(name)  # also sets up the scene
-    before = _resident_bytes()
+    before = resident_bytes()
     run_self_paced(image, points, spacing)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kB on Linux
-    print(max(0, peak - before))
+    print(max(0, peak_resident_bytes() - before))
 
 
 def peak_memory(name):
