@@ -43,24 +43,23 @@ def edge_consistency(image: np.ndarray, *, scale: float = 1.5) -> np.ndarray:
         0 where the slice is locally constant.
     """
     volume = np.asarray(image, dtype=np.float32)
-    coarse = _gradient_magnitude(volume, scale)
-    energy = _gradient_magnitude(volume, FINE_SCALE_PX)
-    np.square(energy, out=energy)
+    # Squared magnitudes throughout, and one square root at the end: C = sqrt(|coarse|² / window mean of |fine|²).
+    consistency = _squared_gradient_magnitude(volume, scale)
     window = gaussian_weights(scale, truncate=_TRUNCATE)
-    energy = correlate_in_slices(energy, window, window)
-    np.sqrt(energy, out=energy)
+    energy = correlate_in_slices(_squared_gradient_magnitude(volume, FINE_SCALE_PX), window, window)
     # Where a slice is locally constant, float32 rounding leaves gradients of about 1e-7 of the grey
     # values, whose ratio means nothing: call those voxels "no edge".
-    floor = np.float32(_FLAT_GRADIENT) * max(float(np.abs(volume).max()), np.finfo(np.float32).tiny)
+    floor = np.float32(max((_FLAT_GRADIENT * float(np.abs(volume).max())) ** 2, np.finfo(np.float32).tiny))
     flat = energy < floor
     np.maximum(energy, floor, out=energy)
-    coarse /= energy
-    coarse[flat] = 0.0
-    return coarse
+    consistency /= energy
+    np.sqrt(consistency, out=consistency)
+    consistency[flat] = 0.0
+    return consistency
 
 
-def _gradient_magnitude(volume: np.ndarray, sigma: float) -> np.ndarray:
-    """In-slice gradient magnitude of the volume smoothed by a Gaussian of ``sigma`` px (grey value per px).
+def _squared_gradient_magnitude(volume: np.ndarray, sigma: float) -> np.ndarray:
+    """Squared in-slice gradient magnitude of the volume smoothed by a Gaussian of ``sigma`` px ((grey value / px)²).
 
     Gaussian-derivative filters, not differences of the smoothed slices: the central
     difference is itself a low-pass that shrinks the fine gradient of noise and moves
@@ -68,5 +67,9 @@ def _gradient_magnitude(volume: np.ndarray, sigma: float) -> np.ndarray:
     """
     smooth = gaussian_weights(sigma, truncate=_TRUNCATE)
     slope = gaussian_weights(sigma, order=1, truncate=_TRUNCATE)
-    along_j = correlate_in_slices(volume, slope, smooth)
-    return np.hypot(along_j, correlate_in_slices(volume, smooth, slope), out=along_j)
+    squared = correlate_in_slices(volume, slope, smooth)
+    np.square(squared, out=squared)
+    along_i = correlate_in_slices(volume, smooth, slope)
+    np.square(along_i, out=along_i)
+    squared += along_i
+    return squared
