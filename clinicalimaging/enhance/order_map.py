@@ -4,7 +4,7 @@ import numpy as np
 
 from ..blocks import strided_sample
 from .parameters import EnhanceParameters
-from .window_extremes import window_extreme
+from .sliding_boxes import window_extreme
 
 #: Orders of eq. (1): below W_min, the slope's origin, above W_max.
 PAPER_LOWEST_ORDER = 0.45
