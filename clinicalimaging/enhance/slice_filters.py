@@ -5,8 +5,8 @@ one pass cost about the same whatever the kernel's length, and a pass along J
 (axis 1, across the rows of a slice) about twice one along I. Here a pass is a
 matrix product on a view of the mirror-padded volume: along J each output row is a
 weighted sum of whole input rows, along I blocks of a row are multiplied by one
-banded matrix. Both stay in float32 and give ``correlate1d``'s
-result with ``mode="reflect"`` to float32 rounding.
+banded matrix. Both stay in float32 and give ``correlate1d``'s result with
+``mode="reflect"`` to float32 rounding.
 """
 
 import numpy as np
