@@ -30,10 +30,7 @@ def grow_window(extreme: np.ndarray, combine, step: int, axes) -> np.ndarray:
         ``step`` fewer samples along each of ``axes``.
     """
     for axis in axes:
-        first = [slice(None)] * extreme.ndim
-        second = [slice(None)] * extreme.ndim
-        first[axis], second[axis] = slice(None, -step), slice(step, None)
-        extreme = combine(extreme[tuple(first)], extreme[tuple(second)])
+        extreme = combine(_shifted(extreme, axis, 0, -step), _shifted(extreme, axis, step, None))
     return extreme
 
 
@@ -71,20 +68,22 @@ def window_sum(values: np.ndarray, width: int, axes) -> np.ndarray:
 
 def _sum_along(values: np.ndarray, width: int, axis: int) -> np.ndarray:
     """Sums over ``width`` consecutive samples along ``axis``."""
-    def shifted(array, start, stop):
-        index = [slice(None)] * array.ndim
-        index[axis] = slice(start, stop)
-        return array[tuple(index)]
-
     length = values.shape[axis] - width + 1
     total, offset, power, size = None, 0, values, 1
     while True:
         # ``power`` holds the sums over ``size`` samples; add them where the binary digit of ``width`` is 1.
         if width & size:
-            part = shifted(power, offset, offset + length)
+            part = _shifted(power, axis, offset, offset + length)
             total = part.copy() if total is None else np.add(total, part, out=total)
             offset += size
         if 2 * size > width:
             return total
-        power = shifted(power, 0, -size) + shifted(power, size, None)
+        power = _shifted(power, axis, 0, -size) + _shifted(power, axis, size, None)
         size *= 2
+
+
+def _shifted(array: np.ndarray, axis: int, start: int, stop) -> np.ndarray:
+    """The view ``array[..., start:stop, ...]`` along ``axis``."""
+    index = [slice(None)] * array.ndim
+    index[axis] = slice(start, stop)
+    return array[tuple(index)]
