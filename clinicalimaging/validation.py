@@ -33,12 +33,13 @@ def as_scalar_volume(image, *, name: str = "image", allow_constant: bool = False
         raise InputError(f"The {name} is empty (shape {array.shape}).")
     if not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
         raise InputError(f"The {name} has voxel type {array.dtype}; a real-valued scalar image is needed.")
-    if np.issubdtype(array.dtype, np.floating):
+    lowest, highest = array.min(), array.max()
+    # NaN propagates into the minimum and the maximum, and an infinity is one of them: no need to test every voxel.
+    if np.issubdtype(array.dtype, np.floating) and not (np.isfinite(lowest) and np.isfinite(highest)):
         bad = np.count_nonzero(~np.isfinite(array))
-        if bad:
-            raise InputError(f"The {name} has {bad} NaN or infinite voxel(s); replace them (e.g. with the background "
-                             "value) before processing.")
-    if not allow_constant and array.min() == array.max():
+        raise InputError(f"The {name} has {bad} NaN or infinite voxel(s); replace them (e.g. with the background "
+                         "value) before processing.")
+    if not allow_constant and lowest == highest:
         raise InputError(f"The {name} is constant (every voxel is {array.flat[0]}): there is no contrast to work on. "
                          "Check that the right volume was selected.")
     return array
