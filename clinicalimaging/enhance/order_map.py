@@ -50,9 +50,12 @@ def texture_order_map(fractal_dimension: np.ndarray, *, low: float, high: float,
     -------
     order : ndarray of float32, same shape as ``fractal_dimension``
     """
-    w = np.asarray(fractal_dimension, dtype=np.float32)
-    position = np.clip((w - low) / (high - low), 0.0, 1.0)
-    return (order_at_low + (order_at_high - order_at_low) * position).astype(np.float32)
+    order = np.subtract(np.asarray(fractal_dimension, dtype=np.float32), np.float32(low), dtype=np.float32)
+    order *= np.float32(1.0 / (high - low))
+    np.clip(order, 0.0, 1.0, out=order)
+    order *= np.float32(order_at_high - order_at_low)
+    order += np.float32(order_at_low)
+    return order
 
 
 def edge_weight(consistency: np.ndarray, *, low: float, high: float) -> np.ndarray:
@@ -62,8 +65,14 @@ def edge_weight(consistency: np.ndarray, *, low: float, high: float) -> np.ndarr
     -------
     weight : ndarray of float32, same shape as ``consistency``
     """
-    t = np.clip((np.asarray(consistency, dtype=np.float32) - low) / np.float32(high - low), 0.0, 1.0)
-    return t * t * (np.float32(3.0) - np.float32(2.0) * t)
+    t = np.subtract(np.asarray(consistency, dtype=np.float32), np.float32(low), dtype=np.float32)
+    t *= np.float32(1.0 / (high - low))
+    np.clip(t, 0.0, 1.0, out=t)
+    weight = np.multiply(t, np.float32(-2.0))
+    weight += np.float32(3.0)
+    weight *= t
+    weight *= t
+    return weight
 
 
 def adaptive_order_map(fractal_dimension: np.ndarray, consistency: np.ndarray, parameters: EnhanceParameters,
@@ -90,7 +99,10 @@ def adaptive_order_map(fractal_dimension: np.ndarray, consistency: np.ndarray, p
     order = texture_order_map(fractal_dimension, low=low, high=high, order_at_low=parameters.order_at_low_dimension,
                               order_at_high=parameters.order_at_high_dimension)
     weight = edge_weight(consistency, low=parameters.edge_consistency_low, high=parameters.edge_consistency_high)
-    order += weight * (np.float32(parameters.edge_order) - order)
+    # order + e (edge_order - order), in place
+    towards_edge = np.subtract(np.float32(parameters.edge_order), order, dtype=np.float32)
+    towards_edge *= weight
+    order += towards_edge
     return order
 
 
