@@ -8,7 +8,7 @@ from clinicalimaging.enhance.slice_filters import correlate_in_slices, gaussian_
 
 
 @pytest.mark.parametrize("shape", [(3, 64, 128), (2, 37, 100), (1, 5, 3), (2, 130, 70)])
-@pytest.mark.parametrize("sigma, truncate", [(0.5, 2.0), (1.0, 3.0), (1.5, 3.0)])
+@pytest.mark.parametrize("sigma, truncate", [(0.5, 2.0), (1.0, 3.0), (1.5, 3.0), (5.0, 3.0)])
 @pytest.mark.parametrize("order", [(0, 0), (1, 0), (0, 1)])
 def test_correlation_in_slices_equals_scipy_gaussian_filter_with_mirror_borders(shape, sigma, truncate, order):
     volume = np.random.default_rng(3).normal(50.0, 20.0, shape).astype(np.float32)
@@ -16,7 +16,7 @@ def test_correlation_in_slices_equals_scipy_gaussian_filter_with_mirror_borders(
     expected = ndimage.gaussian_filter(volume.astype(np.float64), sigma=(0, sigma, sigma), order=(0, *order),
                                        mode="reflect", truncate=truncate)
     result = correlate_in_slices(volume, *weights)
-    assert result.dtype == np.float32 and result.flags.c_contiguous and result.shape == shape
+    assert result.dtype == np.float32 and result.shape == shape
     np.testing.assert_allclose(result, expected, atol=2e-4 * np.abs(expected).max())
 
 

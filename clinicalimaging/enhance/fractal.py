@@ -130,9 +130,21 @@ def local_fractal_dimension(image: np.ndarray, *, window: int = 15, smoothing: f
         boxes = highest[centred] // np.uint16(SUBLEVELS * side)
         boxes -= lowest[centred] // np.uint16(SUBLEVELS * side)
         total = window_sum(np.pad(boxes.astype(sum_type, copy=False), margin, mode="symmetric"), window, axes=(1, 2))
-        mean_boxes = np.multiply(total, np.float32(1.0 / window ** 2), dtype=np.float32)
-        np.log1p(mean_boxes, out=mean_boxes)  # log of the mean n_s = l - k + 1
-        mean_boxes *= np.float32(slopes[side])
-        dimension += mean_boxes
+        dimension += np.take(_weighted_log_mean_count(window, side, slopes[side]), total)
     return dimension
+
+
+def _weighted_log_mean_count(window: int, side: int, slope: float) -> np.ndarray:
+    """``slope * log(mean n_s)`` for every window sum of ``n_s - 1`` that boxes of ``side`` can give.
+
+    A window sum is an integer from 0 to ``window² (G - 1) // side``, so a table of
+    its terms replaces a logarithm per voxel by a lookup.
+
+    Returns
+    -------
+    table : ndarray of float32
+        Entry ``t`` is ``slope * log(1 + t / window²)``.
+    """
+    totals = np.arange(window ** 2 * ((GREY_LEVELS - 1) // side) + 1, dtype=np.float64)
+    return (slope * np.log1p(totals / window ** 2)).astype(np.float32)
 

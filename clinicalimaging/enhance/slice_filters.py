@@ -1,19 +1,20 @@
-"""Separable correlation within each slice of a float32 volume, by BLAS on sliding windows.
+"""Separable correlation within each slice of a float32 volume: BLAS across rows, np.correlate along them.
 
 ``scipy.ndimage.correlate1d`` copies every line into a float64 buffer, which makes
 one pass cost about the same whatever the kernel's length, and a pass along J
-(axis 1, across the rows of a slice) about twice one along I. Here a pass is a
-matrix product on a view of the mirror-padded volume: along J each output row is a
-weighted sum of whole input rows, along I blocks of a row are multiplied by one
-banded matrix. Both stay in float32 and give ``correlate1d``'s result with
+(axis 1, across the rows of a slice) about twice one along I. Here the pass along J
+is a matrix product on a sliding-window view of the mirror-padded volume (each
+output row a weighted sum of whole input rows), and the pass along I runs
+``np.correlate`` once over all the padded rows laid end to end, whose unrolled
+loop for short kernels stays in float32. Both give ``correlate1d``'s result with
 ``mode="reflect"`` to float32 rounding.
 """
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-#: Samples of a row multiplied by one banded matrix: long enough for BLAS, short enough for the cache.
-_BLOCK = 64
+#: Longest kernel ``np.correlate`` runs in its unrolled loop; longer ones are split into pieces this long.
+_UNROLLED_TAPS = 11
 
 
 def gaussian_weights(sigma: float, *, order: int = 0, truncate: float = 3.0) -> np.ndarray:
@@ -60,27 +61,31 @@ def correlate_in_slices(volume: np.ndarray, j_weights: np.ndarray, i_weights: np
 
     Returns
     -------
-    (K, J, I) ndarray of float32, C-contiguous
+    (K, J, I) ndarray of float32
+        A view into a buffer with ``2 r`` more samples per row.
     """
     j_radius, i_radius = len(j_weights) // 2, len(i_weights) // 2
-    length = volume.shape[2]
-    blocks = -(-length // _BLOCK)
-    # One padding for both passes; the tail rounds each row up to whole blocks and is cut off at the end.
-    tail = blocks * _BLOCK - length
-    padded = np.pad(volume, ((0, 0), (j_radius, j_radius), (i_radius, i_radius + tail)), mode="symmetric")
+    # One padding for both passes.
+    padded = np.pad(volume, ((0, 0), (j_radius, j_radius), (i_radius, i_radius)), mode="symmetric")
     along_j = sliding_window_view(padded, len(j_weights), axis=1) @ j_weights
-    windows = sliding_window_view(along_j, _BLOCK + 2 * i_radius, axis=2)[:, :, ::_BLOCK, :]
-    result = (windows @ _band(i_weights)).reshape(volume.shape[0], volume.shape[1], blocks * _BLOCK)
-    return np.ascontiguousarray(result[:, :, :length]) if tail else result
+    return _correlate_rows(along_j, i_weights)[:, :, :volume.shape[2]]
 
 
-def _band(weights: np.ndarray) -> np.ndarray:
-    """The banded matrix that correlates a block of :data:`_BLOCK` samples plus its margins with ``weights``.
+def _correlate_rows(rows: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Correlate the C-contiguous rows of ``rows`` (last axis) with ``weights``, rows end to end.
 
-    ``band[m + r + o, m] = weights[r + o]``: output sample ``m`` reads the block's input ``m + o``.
+    Returns
+    -------
+    ndarray of ``rows``' shape
+        Sample ``m`` of a row is ``sum_o weights[o] row[m + o]`` for the first
+        ``len - 2 r`` samples; the last ``2 r`` mix the row with the next one.
     """
-    radius = len(weights) // 2
-    band = np.zeros((_BLOCK + 2 * radius, _BLOCK), dtype=np.float32)
-    for position in range(_BLOCK):
-        band[position:position + 2 * radius + 1, position] = weights
-    return band
+    flat = rows.reshape(-1)
+    count = flat.size - len(weights) + 1
+    # "full" puts the first valid sample at index taps - 1 and pads the end, so the result keeps the rows' length.
+    first = weights[:_UNROLLED_TAPS]
+    result = np.correlate(flat, first, mode="full")[len(first) - 1:len(first) - 1 + flat.size]
+    for start in range(_UNROLLED_TAPS, len(weights), _UNROLLED_TAPS):
+        piece = weights[start:start + _UNROLLED_TAPS]
+        result[:count] += np.correlate(flat[start:start + count + len(piece) - 1], piece, mode="valid")
+    return result.reshape(rows.shape)
