@@ -45,7 +45,7 @@ def test_cli_enhance_needs_none_of_the_optional_packages(tmp_path):
 
 
 def test_cli_progress_bar_without_tqdm_is_no_bar():
-    result = subprocess.run([sys.executable, "-c", textwrap.dedent(f"""
+    result = subprocess.run([sys.executable, "-c", textwrap.dedent("""
         import sys
         sys.modules["tqdm"] = None  # importing it now raises ImportError
         from clinicalimaging.cli import _progress_bar
