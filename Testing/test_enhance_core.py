@@ -9,7 +9,8 @@ from clinicalimaging import Cancelled, InputError
 from clinicalimaging.enhance import EnhanceParameters, fractional_enhance
 from clinicalimaging.enhance.filter import variable_order_filter
 from clinicalimaging.enhance.fractal import local_fractal_dimension
-from clinicalimaging.enhance.grunwald_letnikov import gl_coefficients, mask_kernel_2d, sample_offsets
+from clinicalimaging.enhance.grunwald_letnikov import (DIRECTIONS_2D, DIRECTIONS_3D, gl_coefficients, mask_kernel_2d,
+                                                       ring_sum, sample_offsets)
 from clinicalimaging.enhance.core import blend, fractional_enhance_strengths
 from clinicalimaging.enhance.edge_evidence import edge_consistency
 from clinicalimaging.enhance.order_map import adaptive_order_map, edge_weight, paper_order_map, texture_order_map
@@ -29,6 +30,22 @@ def test_gl_coefficients_equal_gamma_closed_form(order):
     k = np.arange(8)
     closed_form = (-1.0) ** k * gamma(order + 1) / (gamma(k + 1) * gamma(order - k + 1))
     np.testing.assert_allclose(gl_coefficients(order, 8), closed_form, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("directions", [DIRECTIONS_2D, DIRECTIONS_3D])
+@pytest.mark.parametrize("distance", [1, 2, 3])
+def test_ring_sum_of_a_full_neighbourhood_adds_the_image_along_every_direction(directions, distance):
+    pad = (3, 3, 3) if directions is DIRECTIONS_3D else (0, 3, 3)
+    padded = np.random.default_rng(distance).normal(0.0, 1.0, (5 + 2 * pad[0], 9 + 2 * pad[1], 11 + 2 * pad[2]))
+    padded = padded.astype(np.float32)
+    # The same directions in another order take the direction-by-direction path.
+    one_by_one = ring_sum(padded, directions[::-1].astype(np.float64), distance, pad, (5, 9, 11))
+    ring = ring_sum(padded, directions.astype(np.float64), distance, pad, (5, 9, 11))
+    assert ring.dtype == np.float32 and ring.shape == (5, 9, 11)
+    np.testing.assert_allclose(ring, one_by_one, atol=1e-5)
+    neighbours = sum(padded[pad[0] + 2 + distance * dk, pad[1] + 4 + distance * dj, pad[2] + 5 + distance * di]
+                     for dk, dj, di in directions)
+    assert ring[2, 4, 5] == pytest.approx(neighbours, abs=1e-5)
 
 
 def test_gl_coefficients_follow_a_per_voxel_order_map():
