@@ -44,9 +44,12 @@ def edge_consistency(image: np.ndarray, *, scale: float = 1.5) -> np.ndarray:
     """
     volume = np.asarray(image, dtype=np.float32)
     # Squared magnitudes throughout, and one square root at the end: C = sqrt(|coarse|² / window mean of |fine|²).
-    consistency = _squared_gradient_magnitude(volume, scale)
+    fine = _gradient(volume, FINE_SCALE_PX)
+    # Gaussians compose: the fine gradient smoothed by sqrt(σc² - σf²) is the coarse gradient.
+    extra = gaussian_weights(np.sqrt(scale ** 2 - FINE_SCALE_PX ** 2), truncate=_TRUNCATE)
+    consistency = _squared_magnitude([correlate_in_slices(component, extra, extra) for component in fine])
     window = gaussian_weights(scale, truncate=_TRUNCATE)
-    energy = correlate_in_slices(_squared_gradient_magnitude(volume, FINE_SCALE_PX), window, window)
+    energy = correlate_in_slices(_squared_magnitude(fine), window, window)
     # Where a slice is locally constant, float32 rounding leaves gradients of about 1e-7 of the grey
     # values, whose ratio means nothing: call those voxels "no edge".
     floor = np.float32(max((_FLAT_GRADIENT * float(np.abs(volume).max())) ** 2, np.finfo(np.float32).tiny))
@@ -58,8 +61,8 @@ def edge_consistency(image: np.ndarray, *, scale: float = 1.5) -> np.ndarray:
     return consistency
 
 
-def _squared_gradient_magnitude(volume: np.ndarray, sigma: float) -> np.ndarray:
-    """Squared in-slice gradient magnitude of the volume smoothed by a Gaussian of ``sigma`` px ((grey value / px)²).
+def _gradient(volume: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """In-slice gradient (along J, along I) of the volume smoothed by a Gaussian of ``sigma`` px (grey value / px).
 
     Gaussian-derivative filters, not differences of the smoothed slices: the central
     difference is itself a low-pass that shrinks the fine gradient of noise and moves
@@ -67,9 +70,13 @@ def _squared_gradient_magnitude(volume: np.ndarray, sigma: float) -> np.ndarray:
     """
     smooth = gaussian_weights(sigma, truncate=_TRUNCATE)
     slope = gaussian_weights(sigma, order=1, truncate=_TRUNCATE)
-    squared = correlate_in_slices(volume, slope, smooth)
-    np.square(squared, out=squared)
-    along_i = correlate_in_slices(volume, smooth, slope)
-    np.square(along_i, out=along_i)
-    squared += along_i
+    return correlate_in_slices(volume, slope, smooth), correlate_in_slices(volume, smooth, slope)
+
+
+def _squared_magnitude(components) -> np.ndarray:
+    """Sum of the squares of the gradient ``components``, in a new array."""
+    first, *rest = components
+    squared = np.square(first)
+    for component in rest:
+        squared += np.square(component)
     return squared
