@@ -277,6 +277,18 @@ def test_enhancement_is_deterministic(noisy_volume):
     np.testing.assert_array_equal(first.enhanced, second.enhanced)
 
 
+@pytest.mark.parametrize("mask", ["2d", "3d"])
+def test_slabs_of_one_slice_give_the_whole_volume_result(noisy_volume, monkeypatch, mask):
+    from clinicalimaging.enhance import core
+
+    parameters = EnhanceParameters(mask=mask)
+    whole = fractional_enhance(noisy_volume, parameters=parameters)
+    monkeypatch.setattr(core, "SLAB_VOXELS", 1)  # one slice per slab
+    sliced = fractional_enhance(noisy_volume, parameters=parameters)
+    for name in ("enhanced", "order_map", "fractal_dimension_map"):
+        np.testing.assert_array_equal(getattr(sliced, name), getattr(whole, name))
+
+
 def test_fractal_dimension_is_centred_on_its_voxel():
     """A mirror-symmetric bar gives a mirror-symmetric map: box anchors are re-centred on the voxel."""
     noise = np.random.default_rng(0).normal(0, 3, (1, 40, 41)).astype(np.float32)

@@ -16,6 +16,10 @@ from .grunwald_letnikov import sample_offsets
 from .order_map import dimension_thresholds, holds_air_in_hu, order_map, reaches_air
 from .parameters import EnhanceParameters
 
+#: Voxels per slab, halo included: about one 512 x 512 slice. The maps work within slices, and slabs
+#: this small keep each thread's temporaries in the processor's caches.
+SLAB_VOXELS = 1 << 18
+
 
 @dataclasses.dataclass(frozen=True)
 class EnhanceResult:
@@ -158,7 +162,7 @@ def _enhance(image, spacing, parameters, strengths, region, progress):
                 np.rint(result, out=result)
             output[target] = np.clip(result, low, high, out=result)
 
-    slabs = [box[0] for box in slab_boxes(volume.shape, halo)]
+    slabs = [box[0] for box in slab_boxes(volume.shape, halo, SLAB_VOXELS)]
     report(progress, 0.0, "Measuring local fractal dimension")
     _run_on_slabs(measure, slabs, subrange(progress, 0.0, 0.4), "Local fractal dimension")
     thresholds = dimension_thresholds(dimensions, parameters)
