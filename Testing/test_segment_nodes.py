@@ -185,7 +185,7 @@ def test_seeds_from_a_segmentation_with_lesion_and_background_segments(case):
     volumes_before = volume.GetScene().GetNumberOfNodesByClass("vtkMRMLVolumeNode")
     output = segment_volume(volume, outline, seeds_node=seeds, margin_map_node=margin)
     mask, _ = _lesion_labelmap(output, volume)
-    assert dice(mask, lesion) >= 0.85
+    assert dice(mask, lesion) >= 0.8
     assert volume.GetScene().GetNumberOfNodesByClass("vtkMRMLVolumeNode") == volumes_before  # no temporary label map
 
 
