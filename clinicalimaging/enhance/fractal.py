@@ -16,6 +16,8 @@ of side ``s`` spans ``s`` samples: a flat plane gives exactly 2 and a tilted one
 a little less (about 1.8 for a steep ramp), DBC's known underestimate.
 """
 
+import functools
+
 import numpy as np
 
 from ..blocks import strided_sample
@@ -134,6 +136,7 @@ def local_fractal_dimension(image: np.ndarray, *, window: int = 15, smoothing: f
     return dimension
 
 
+@functools.lru_cache(maxsize=32)
 def _weighted_log_mean_count(window: int, side: int, slope: float) -> np.ndarray:
     """``slope * log(mean n_s)`` for every window sum of ``n_s - 1`` that boxes of ``side`` can give.
 
@@ -142,9 +145,11 @@ def _weighted_log_mean_count(window: int, side: int, slope: float) -> np.ndarray
 
     Returns
     -------
-    table : ndarray of float32
-        Entry ``t`` is ``slope * log(1 + t / window²)``.
+    table : ndarray of float32, read-only
+        Entry ``t`` is ``slope * log(1 + t / window²)``; built once per window and side, as every slab
+        of a volume uses the same tables.
     """
     totals = np.arange(window ** 2 * ((GREY_LEVELS - 1) // side) + 1, dtype=np.float64)
-    return (slope * np.log1p(totals / window ** 2)).astype(np.float32)
-
+    table = (slope * np.log1p(totals / window ** 2)).astype(np.float32)
+    table.flags.writeable = False
+    return table
