@@ -277,7 +277,7 @@ def test_cli_usage_errors_exit_2_without_traceback(tmp_path):
 
 
 def test_cli_interrupt_exits_130_and_writes_nothing(tmp_path):
-    # Large enough that the alarm, 0.5 s after the imports, falls inside the command (reading, enhancing or
+    # Large enough that the alarm, 0.15 s after the imports, falls inside the command (reading, enhancing or
     # writing) on any machine.
     source = write_image(tmp_path / "in.nrrd", make_phantom("ct", shape=(128, 256, 256)).image)
     before = digest(source)
@@ -292,7 +292,7 @@ def test_cli_interrupt_exits_130_and_writes_nothing(tmp_path):
         def interrupt(*_):
             raise KeyboardInterrupt
         signal.signal(signal.SIGALRM, interrupt)
-        signal.setitimer(signal.ITIMER_REAL, 0.5)
+        signal.setitimer(signal.ITIMER_REAL, 0.15)
         sys.exit(main(["enhance", {str(source)!r}, {str(tmp_path / "out.nrrd")!r},
                        "--order-map", {str(tmp_path / "order.nrrd")!r}]))
     """)

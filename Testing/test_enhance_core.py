@@ -216,6 +216,20 @@ def test_enhance_keeps_dtype_range_and_shape():
         assert not np.array_equal(result.enhanced, image)
 
 
+def test_enhance_writes_into_a_given_output_array(noisy_volume):
+    out = np.full_like(noisy_volume, np.nan)
+    result = fractional_enhance(noisy_volume, out=out)
+    assert result.enhanced is out
+    np.testing.assert_array_equal(out, fractional_enhance(noisy_volume).enhanced)
+    single = noisy_volume[0]
+    out = np.empty_like(single)
+    np.testing.assert_array_equal(fractional_enhance(single, out=out).enhanced, out)
+    for wrong in (np.empty(noisy_volume.shape, np.float64), np.empty((4, 64, 63), np.float32),
+                  np.empty((4, 64, 128), np.float32)[:, :, ::2]):
+        with pytest.raises(InputError, match="output array"):
+            fractional_enhance(noisy_volume, out=wrong)
+
+
 def test_paper_mode_orders_lie_in_equation_one_range(noisy_volume):
     result = fractional_enhance(noisy_volume, parameters=EnhanceParameters(mode="paper"))
     assert 0.45 <= result.order_map.min() and result.order_map.max() <= 0.85

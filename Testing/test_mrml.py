@@ -267,6 +267,37 @@ def test_new_volume_like_copies_oblique_geometry_and_leaves_the_reference_alone(
     assert mrml.array_from_volume(output).dtype == np.int32
 
 
+def test_voxels_of_volume_is_a_read_only_view_of_the_node(scene, oblique_phantom):
+    node = mrml.volume_from_array(oblique_phantom.image, ijk_to_ras=oblique_phantom.ijk_to_ras, scene=scene)
+    view = mrml.voxels_of_volume(node)
+    assert np.array_equal(view, oblique_phantom.image) and not view.flags.writeable
+    with pytest.raises(ValueError, match="read-only"):
+        view[0, 0, 0] = 1
+    mrml.array_from_volume(node)  # the copy stays writable and leaves the view alone
+    assert np.shares_memory(view, mrml.voxels_of_volume(node))
+
+
+def test_new_volume_like_takes_over_an_empty_voxels_array_once(scene, oblique_phantom):
+    reference = mrml.volume_from_array(oblique_phantom.image, ijk_to_ras=oblique_phantom.ijk_to_ras, scene=scene)
+    voxels = mrml.empty_voxels_like(reference)
+    assert voxels.shape == oblique_phantom.image.shape and voxels.dtype == oblique_phantom.image.dtype
+    voxels[:] = oblique_phantom.image + 1
+    first = mrml.new_volume_like(reference, voxels)
+    assert np.shares_memory(mrml.voxels_of_volume(first), voxels)  # taken over, not copied
+    second = mrml.new_volume_like(reference, voxels)  # already taken: the second node gets a copy
+    assert not np.shares_memory(mrml.voxels_of_volume(second), voxels)
+    assert np.array_equal(mrml.voxels_of_volume(second), oblique_phantom.image + 1)
+    # Part of a staged array, or one of another type, is copied too.
+    part = mrml.empty_voxels_like(reference, np.float32)[:, ::-1]
+    part[:] = 2.0
+    third = mrml.new_volume_like(reference, part)
+    assert not np.shares_memory(mrml.voxels_of_volume(third), part) and mrml.voxels_of_volume(third).dtype == np.float32
+    assert np.all(mrml.voxels_of_volume(third) == 2.0)
+    # A view of another node's voxels is never taken over: the nodes keep their own memory.
+    fourth = mrml.new_volume_like(reference, mrml.voxels_of_volume(first))
+    assert not np.shares_memory(mrml.voxels_of_volume(fourth), mrml.voxels_of_volume(first))
+
+
 def test_new_volume_like_refuses_wrong_shape_and_the_reference_as_output(scene, oblique_phantom):
     reference = mrml.volume_from_array(oblique_phantom.image, ijk_to_ras=oblique_phantom.ijk_to_ras, scene=scene)
     with pytest.raises(InputError, match="shape"):
@@ -430,12 +461,14 @@ def test_truncated_file_and_folder_inputs_are_described_without_internals(scene,
 @pytest.mark.parametrize("direction, reversed_", [((1, 0, 0, 0, 1, 0, 0, 0, -1), True),
                                                   ((-1, 0, 0, 0, 1, 0, 0, 0, 1), True),
                                                   ((1, 0, 0, 0, 1, 0, 0, 0, 1), False)])
-def test_file_slice_index_undoes_the_reversal_of_left_handed_files(scene, tmp_path, direction, reversed_):
+@pytest.mark.parametrize("extension", [".nrrd", ".nii.gz", ".mha"])  # NRRD headers are read by Teem, others by ITK
+def test_file_slice_index_undoes_the_reversal_of_left_handed_files(scene, tmp_path, direction, reversed_, extension):
     array = np.arange(5 * 4 * 3, dtype=np.int16).reshape(5, 4, 3)
     image = sitk.GetImageFromArray(array)
     image.SetDirection(direction)
-    sitk.WriteImage(image, str(tmp_path / "volume.nrrd"))
-    node = mrml.read_volume(tmp_path / "volume.nrrd", scene=scene)
+    image.SetSpacing((0.5, 0.7, 2.0))
+    sitk.WriteImage(image, str(tmp_path / f"volume{extension}"))
+    node = mrml.read_volume(tmp_path / f"volume{extension}", scene=scene)
     read = mrml.array_from_volume(node)
     for k in range(5):
         assert np.array_equal(read[k], array[mrml.file_slice_index(node, k)])

@@ -7,6 +7,7 @@ import os
 import numpy as np
 
 from ..blocks import padded_block, slab_boxes
+from ..errors import InputError
 from ..progress import report, subrange
 from ..validation import as_scalar_volume, check_spacing
 from .filter import filter_halo, variable_order_filter
@@ -34,7 +35,7 @@ class EnhanceResult:
 
 
 def fractional_enhance(image, spacing=(1.0, 1.0, 1.0), parameters: EnhanceParameters = None, *,
-                       progress=None) -> EnhanceResult:
+                       progress=None, out=None) -> EnhanceResult:
     """Variable-order fractional differential enhancement of a volume.
 
     The local fractal dimension (:func:`~.fractal.local_fractal_dimension`)
@@ -54,6 +55,10 @@ def fractional_enhance(image, spacing=(1.0, 1.0, 1.0), parameters: EnhanceParame
         Defaults to ``EnhanceParameters()`` (adaptive mode).
     progress : callable, optional
         ``progress(fraction, message)``; may raise :class:`~clinicalimaging.Cancelled`.
+    out : ndarray, optional
+        C-contiguous array of the input's shape and dtype that receives the
+        enhanced image (then ``enhanced`` is ``out``); may be written to even when
+        the call fails.
 
     Returns
     -------
@@ -70,8 +75,15 @@ def fractional_enhance(image, spacing=(1.0, 1.0, 1.0), parameters: EnhanceParame
     """
     parameters = parameters or EnhanceParameters()
     shape = np.shape(image)
-    (enhanced,), orders, dimensions = _enhance(image, spacing, parameters, (parameters.strength,), None, progress)
-    return EnhanceResult(enhanced.reshape(shape), orders.reshape(shape), dimensions.reshape(shape))
+    dtype = np.asarray(image).dtype
+    if out is not None and (out.shape != shape or out.dtype != dtype or not out.flags.c_contiguous
+                            or not out.flags.writeable):
+        raise InputError(f"The output array must be a writable C-contiguous array of the input's shape {shape} and "
+                         f"dtype {dtype}; got shape {out.shape}, dtype {out.dtype}.")
+    (enhanced,), orders, dimensions = _enhance(image, spacing, parameters, (parameters.strength,), None, progress,
+                                               None if out is None else [out])
+    return EnhanceResult(enhanced.reshape(shape) if out is None else out, orders.reshape(shape),
+                         dimensions.reshape(shape))
 
 
 def fractional_enhance_strengths(image, spacing, parameters: EnhanceParameters, strengths, *, region=None,
@@ -95,7 +107,7 @@ def fractional_enhance_strengths(image, spacing, parameters: EnhanceParameters, 
     list of ndarray
         The enhanced ``region`` for each strength, as ``EnhanceResult.enhanced``.
     """
-    enhanced, _, _ = _enhance(image, spacing, parameters, tuple(strengths), region, progress)
+    enhanced, _, _ = _enhance(image, spacing, parameters, tuple(strengths), region, progress, None)
     return enhanced
 
 
@@ -119,8 +131,11 @@ def blend(image: np.ndarray, response: np.ndarray, orders: np.ndarray, strength:
     return image + weight * (response - image)
 
 
-def _enhance(image, spacing, parameters, strengths, region, progress):
-    """The engine of :func:`fractional_enhance`: ``(enhanced per strength on region, orders, dimensions)``."""
+def _enhance(image, spacing, parameters, strengths, region, progress, outputs):
+    """The engine of :func:`fractional_enhance`: ``(enhanced per strength on region, orders, dimensions)``.
+
+    ``outputs``: one C-contiguous array of the region's size per strength to write into, or None for new ones.
+    """
     volume = as_scalar_volume(image, name="input image")
     spacing = check_spacing(spacing)
     value_range = intensity_range(volume)
@@ -132,7 +147,8 @@ def _enhance(image, spacing, parameters, strengths, region, progress):
     region_shape = tuple(stop - start for start, stop in region)
 
     protect_air = parameters.mode == "adaptive" and parameters.protect_air and holds_air_in_hu(low)
-    enhanced = [np.empty(region_shape, dtype=volume.dtype) for _ in strengths]
+    enhanced = ([output.reshape(region_shape) for output in outputs] if outputs
+                else [np.empty(region_shape, dtype=volume.dtype) for _ in strengths])
     # Adaptive mode keeps the edge consistency in the order map's array until the orders replace it.
     orders = np.empty(volume.shape, dtype=np.float32)
     dimensions = np.empty(volume.shape, dtype=np.float32)

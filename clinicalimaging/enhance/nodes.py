@@ -44,8 +44,9 @@ def enhance_volume(input_node, output_node=None, parameters: EnhanceParameters =
         parameters = EnhanceParameters.from_dict(parameters)
     parameters = parameters or EnhanceParameters()
     mrml.check_volume_nodes(input_node, output_node, order_map_node, fractal_map_node)
-    result = fractional_enhance(mrml.array_from_volume(input_node), mrml.spacing_kji(input_node), parameters,
-                                progress=progress)
+    # The voxels are read in place and the result is computed in the memory the output node takes over.
+    result = fractional_enhance(mrml.voxels_of_volume(input_node), mrml.spacing_kji(input_node), parameters,
+                                progress=progress, out=mrml.empty_voxels_like(input_node))
     output_node = mrml.new_volume_like(input_node, result.enhanced, node=output_node,
                                        name=None if output_node else f"{input_node.GetName()}_enhanced")
     output_node.SetAttribute(PARAMETERS_ATTRIBUTE, parameters.to_json())
@@ -85,7 +86,7 @@ def comparison_table(volume_node, lesion_mask, *, parameters=None, ring_range=No
     """
     from .compare import compare_enhancements
 
-    rows = compare_enhancements(mrml.array_from_volume(volume_node), lesion_mask, mrml.spacing_kji(volume_node),
+    rows = compare_enhancements(mrml.voxels_of_volume(volume_node), lesion_mask, mrml.spacing_kji(volume_node),
                                 parameters=parameters, ring_range=ring_range, progress=progress)
     return mrml.table_from_rows(rows, name=f"{volume_node.GetName()}_enhancement_comparison",
                                 scene=volume_node.GetScene(), node=table_node)
@@ -164,7 +165,7 @@ def sweep_nodes(volume_node, lesion_mask, *, parameters=None, ring_range=None, p
     """
     from .sweep import sweep_enhancements, sweep_table
 
-    curves = sweep_enhancements(mrml.array_from_volume(volume_node), lesion_mask, mrml.spacing_kji(volume_node),
+    curves = sweep_enhancements(mrml.voxels_of_volume(volume_node), lesion_mask, mrml.spacing_kji(volume_node),
                                 parameters=parameters, ring_range=ring_range, progress=progress)
     scene, name = volume_node.GetScene(), volume_node.GetName()
     read_off = mrml.table_from_rows(sweep_table(curves), name=f"{name}_enhancement_sweep", scene=scene)

@@ -30,14 +30,16 @@ from .segmentations import (labelmap_from_segment, read_segmentation, segment_ma
                             write_segmentation)
 from .tables import table_from_rows, write_table
 from .volume_files import file_is_compressed, file_slice_index, read_volume, write_volume
-from .volumes import array_from_volume, check_volume_nodes, ijk_to_ras, new_volume_like, spacing_kji, volume_from_array
+from .volumes import (array_from_volume, check_volume_nodes, empty_voxels_like, ijk_to_ras, new_volume_like,
+                      spacing_kji, volume_from_array, voxels_of_volume)
 
 __all__ = [
     "VOLUME_EXTENSIONS", "OUTPUT_EXTENSIONS",
     "get_scene",
     "check_output_path", "check_outputs", "staged_outputs", "temporary_folder",
     "read_volume", "write_volume", "file_slice_index", "file_is_compressed",
-    "check_volume_nodes", "array_from_volume", "spacing_kji", "ijk_to_ras", "volume_from_array", "new_volume_like",
+    "check_volume_nodes", "array_from_volume", "voxels_of_volume", "empty_voxels_like", "spacing_kji", "ijk_to_ras",
+    "volume_from_array", "new_volume_like",
     "sitk_image_from_volume", "volume_from_sitk_image",
     "set_label_names", "label_mask_like", "labels_like",
     "segment_mask", "segmentation_from_mask", "labelmap_from_segment", "read_segmentation", "write_segmentation",

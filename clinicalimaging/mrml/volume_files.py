@@ -9,7 +9,7 @@ from .dicom import _dicom_files
 from .images import _ijk_to_ras_from_sitk
 from .paths import VOLUME_EXTENSIONS, _extension, check_output_path, write_node
 from .scene import _quiet_vtk, get_scene
-from .volumes import ijk_to_ras
+from .volumes import _array_from_matrix, ijk_to_ras
 
 #: Node attribute set by :func:`read_volume` when the node's k axis runs against the file's.
 SLICE_AXIS_REVERSED_ATTRIBUTE = "clinicalimaging.sliceAxisReversed"
@@ -149,12 +149,25 @@ def file_is_compressed(path):
 
 def _slice_axis_reversed(path, node):
     """Whether the node's k axis runs against the file's (Slicer reverses it for left-handed files)."""
+    return bool(np.allclose(ijk_to_ras(node)[:3, 2], -_file_slice_axis(path), atol=1e-6))
+
+
+def _file_slice_axis(path):
+    """The k axis of a volume file as stored, in RAS mm: the third column of its own IJK-to-RAS matrix."""
+    if _extension(path, (".nrrd", ".nhdr")):
+        # Teem reads only the header and applies no reversal; it is loaded with MRML already.
+        import slicer
+
+        reader = slicer.vtkTeemNRRDReader()
+        reader.SetFileName(str(path))
+        reader.UpdateInformation()
+        return np.linalg.inv(_array_from_matrix(reader.GetRasToIjkMatrix()))[:3, 2]
     import SimpleITK as sitk
 
     reader = sitk.ImageFileReader()
     reader.SetFileName(str(path))
     reader.ReadImageInformation()
-    return bool(np.allclose(ijk_to_ras(node)[:3, 2], -_ijk_to_ras_from_sitk(reader)[:3, 2], atol=1e-6))
+    return _ijk_to_ras_from_sitk(reader)[:3, 2]
 
 
 def file_slice_index(node, k):

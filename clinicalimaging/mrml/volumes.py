@@ -7,10 +7,22 @@ from .scene import get_scene
 
 # dtypes that vtk cannot hold, and what they become .
 _SAFE_DTYPES = {np.dtype(np.bool_): np.uint8, np.dtype(np.float16): np.float32}
+# Name of the VTK arrays behind :func:`empty_voxels_like`; the name VTK gives image scalars replaces it on take-over.
+_STAGED_SCALARS_NAME = "clinicalimaging staged voxels"
+_IMAGE_SCALARS_NAME = "ImageScalars"
 
 
 def array_from_volume(node):
-    """A copy of the voxel array of a volume node.
+    """A copy of the voxel array of a volume node: shape (K, J, I), the node's dtype, writable."""
+    return voxels_of_volume(node).copy()
+
+
+def voxels_of_volume(node):
+    """The voxel array of a volume node as a read-only view, without a copy.
+
+    For reading a large volume once; the view follows the node's image data and
+    is valid while the node keeps it (use :func:`array_from_volume` for an
+    array of your own).
 
     Parameters
     ----------
@@ -19,11 +31,46 @@ def array_from_volume(node):
     Returns
     -------
     ndarray, shape (K, J, I)
-        The voxels, in the node's dtype.
+        Read-only; the node's dtype.
+
+    Raises
+    ------
+    InputError
+        No node, or a node without image data.
     """
     if node is None or node.GetImageData() is None:
         raise InputError(f"Volume '{node.GetName() if node else None}' has no image data.")
-    return _voxel_view(node.GetImageData()).copy()
+    view = _voxel_view(node.GetImageData())
+    view.flags.writeable = False
+    return view
+
+
+def empty_voxels_like(reference, dtype=None):
+    """An uninitialised voxel array for an output of ``reference``'s shape, held in VTK memory.
+
+    Fill it and pass it to :func:`new_volume_like`, which then takes the memory
+    over instead of copying the voxels (once: a second call copies).
+
+    Parameters
+    ----------
+    reference : vtkMRMLVolumeNode
+        Gives the shape.
+    dtype : numpy dtype, optional
+        Default: the reference's voxel type.
+
+    Returns
+    -------
+    ndarray, shape (K, J, I)
+    """
+    from vtkmodules.util.numpy_support import get_vtk_array_type, vtk_to_numpy
+    from vtkmodules.vtkCommonCore import vtkDataArray
+
+    image = reference.GetImageData()
+    shape = tuple(reversed(image.GetDimensions()))
+    scalars = vtkDataArray.CreateDataArray(get_vtk_array_type(np.dtype(dtype or _voxel_view(image).dtype)))
+    scalars.SetNumberOfTuples(int(np.prod(shape)))
+    scalars.SetName(_STAGED_SCALARS_NAME)
+    return vtk_to_numpy(scalars).reshape(shape)
 
 
 def spacing_kji(node):
@@ -37,7 +84,7 @@ def ijk_to_ras(node):
 
     matrix = vtkMatrix4x4()
     node.GetIJKToRASMatrix(matrix)
-    return np.array([[matrix.GetElement(row, column) for column in range(4)] for row in range(4)])
+    return _array_from_matrix(matrix)
 
 
 # The voxel and matrix conversions below do what slicer.util's arrayFromVolume, updateVolumeFromArray and
@@ -54,7 +101,11 @@ def _voxel_view(image):
 
 
 def _update_voxels(node, array):
-    """Replace the image data's voxels of ``node`` by a copy of ``array`` (3-D, KJI) and notify observers."""
+    """Replace the image data's voxels of ``node`` by ``array`` (3-D, KJI) and notify observers.
+
+    The voxels are copied, unless ``array`` is the whole of an :func:`empty_voxels_like` array
+    not yet taken over: then the image takes over its memory.
+    """
     from vtkmodules.util.numpy_support import get_vtk_array_type
     from vtkmodules.vtkCommonDataModel import vtkImageData
 
@@ -63,11 +114,30 @@ def _update_voxels(node, array):
         image = vtkImageData()
         node.SetAndObserveImageData(image)
     image.SetDimensions(tuple(reversed(array.shape)))
-    image.AllocateScalars(get_vtk_array_type(array.dtype), 1)
-    _voxel_view(image)[:] = array
+    staged = _staged_scalars(array)
+    if staged is None:
+        image.AllocateScalars(get_vtk_array_type(array.dtype), 1)
+        _voxel_view(image)[:] = array
+    else:
+        staged.SetName(_IMAGE_SCALARS_NAME)
+        image.GetPointData().SetScalars(staged)
     node.StorableModified()
     node.Modified()
     node.InvokeEvent(node.ImageDataModifiedEvent, node)
+
+
+def _staged_scalars(array):
+    """The VTK array behind ``array`` if ``array`` is the whole of an :func:`empty_voxels_like` array, else None."""
+    from vtkmodules.util.numpy_support import get_vtk_array_type
+
+    base = array
+    while isinstance(base, np.ndarray):
+        base = base.base
+    scalars = base.obj if isinstance(base, memoryview) else None
+    staged = (hasattr(scalars, "GetName") and scalars.GetName() == _STAGED_SCALARS_NAME
+              and array.flags.c_contiguous and array.size == scalars.GetNumberOfValues()
+              and get_vtk_array_type(array.dtype) == scalars.GetDataType())
+    return scalars if staged else None
 
 
 def _matrix_from_array(array):
@@ -77,6 +147,11 @@ def _matrix_from_array(array):
     matrix = vtkMatrix4x4()
     matrix.DeepCopy(np.asarray(array, dtype=float).ravel())
     return matrix
+
+
+def _array_from_matrix(matrix):
+    """The (4, 4) array of a vtkMatrix4x4."""
+    return np.array([[matrix.GetElement(row, column) for column in range(4)] for row in range(4)])
 
 
 def _vtk_compatible(array, what):
