@@ -288,7 +288,7 @@ def test_new_volume_like_takes_over_an_empty_voxels_array_once(scene, oblique_ph
     assert not np.shares_memory(mrml.voxels_of_volume(second), voxels)
     assert np.array_equal(mrml.voxels_of_volume(second), oblique_phantom.image + 1)
     # Part of a staged array, or one of another type, is copied too.
-    part = mrml.empty_voxels_like(reference, np.float32)[:, ::-1]
+    part = mrml.empty_voxels_like(reference, np.dtype(np.float32))[:, ::-1]
     part[:] = 2.0
     third = mrml.new_volume_like(reference, part)
     assert not np.shares_memory(mrml.voxels_of_volume(third), part) and mrml.voxels_of_volume(third).dtype == np.float32

@@ -67,7 +67,8 @@ def empty_voxels_like(reference, dtype=None):
 
     image = reference.GetImageData()
     shape = tuple(reversed(image.GetDimensions()))
-    scalars = vtkDataArray.CreateDataArray(get_vtk_array_type(np.dtype(dtype or _voxel_view(image).dtype)))
+    dtype = _voxel_view(image).dtype if dtype is None else np.dtype(dtype)
+    scalars = vtkDataArray.CreateDataArray(get_vtk_array_type(dtype))
     scalars.SetNumberOfTuples(int(np.prod(shape)))
     scalars.SetName(_STAGED_SCALARS_NAME)
     return vtk_to_numpy(scalars).reshape(shape)
