@@ -273,7 +273,8 @@ def test_voxels_of_volume_is_a_read_only_view_of_the_node(scene, oblique_phantom
     assert np.array_equal(view, oblique_phantom.image) and not view.flags.writeable
     with pytest.raises(ValueError, match="read-only"):
         view[0, 0, 0] = 1
-    mrml.array_from_volume(node)  # the copy stays writable and leaves the view alone
+    copy = mrml.array_from_volume(node)
+    assert copy.flags.writeable and not np.shares_memory(copy, view)
     assert np.shares_memory(view, mrml.voxels_of_volume(node))
 
 
