@@ -99,3 +99,37 @@ def test_renamed_segment_fields_keep_their_former_names_as_hidden_aliases(tmp_pa
                                                                                             roi_padding_z_mm=4.0)
     status, out, _ = _main(capsys, "segment", "--help")
     assert status == 0 and "--roi-padding-px" in out and "--margin-px" not in out and "margin-z" not in out
+
+
+@pytest.mark.parametrize("value", ["nan", "NaN"])
+def test_cli_refuses_nan_with_the_option_name(tmp_path, capsys, value):
+    source = phantom_file(tmp_path / "in.nrrd")
+
+    status, out, err = _main(capsys, "enhance", source, tmp_path / "out.nrrd", "--quiet", "--strength", value)
+
+    assert status == 2 and out == ""
+    assert err.startswith("clinicalimaging: error: --strength must be a finite number") and len(err.splitlines()) == 1
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["in.nrrd"]
+
+
+def test_parameter_file_refuses_nan(tmp_path, capsys):
+    source = phantom_file(tmp_path / "in.nrrd")
+    parameters = tmp_path / "parameters.json"
+    parameters.write_text('{"strength": NaN}', encoding="utf-8")  # what json.dumps writes for a NaN
+
+    status, _, err = _main(capsys, "enhance", source, tmp_path / "out.nrrd", "--parameters", parameters)
+
+    assert status == 2 and "strength must be a finite number" in err and parameters.name in err
+
+
+def test_every_float_parameter_refuses_nan_and_infinity_in_python():
+    from clinicalimaging.detect.parameters import DetectParameters, TrainParameters
+    from clinicalimaging.parameters import describe
+
+    for stage in (EnhanceParameters, SegmentParameters, DetectParameters, TrainParameters):
+        for field in describe(stage):
+            if field["type"] is not float:
+                continue
+            for value in (float("nan"), float("inf"), -float("inf")):
+                with pytest.raises(ParameterError, match=field["name"]):
+                    stage.from_dict({field["name"]: value})

@@ -14,6 +14,7 @@ field (``number_of_terms``) in Python and the panels, as the option
 
 import dataclasses
 import json
+import math
 from typing import Any, ClassVar, Optional, Sequence
 
 from .errors import InputError
@@ -150,6 +151,8 @@ class Parameters:
             value = float(value)
         if not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
             raise ParameterError(f"{{0}} must be a {expected.__name__}; got {value!r}.", field.name)
+        if expected is float and not math.isfinite(value):  # NaN passes every comparison below
+            raise ParameterError(f"{{0}} must be a finite number; got {value}.", field.name)
         if meta.get("choices") and value not in meta["choices"]:
             allowed = ", ".join(map(str, meta["choices"]))
             raise ParameterError(f"{{0}} must be one of {allowed}; got {value!r}.", field.name)
