@@ -11,7 +11,9 @@ two places with the same code:
 Arrays are in MRML's KJI order (``array[k, j, i]``); spacings are in mm in the same
 order. Geometry is the node's 4x4 IJK-to-RAS matrix (origin, spacing and direction
 cosines, oblique included). Files are read like Slicer's ``loadVolume`` does, so a file
-stored left-handed gets its k axis flipped while its physical geometry stays right.
+stored left-handed gets its k axis flipped while its physical geometry stays right; every
+volume and segmentation made on such a node is written back in the file's own voxel
+order (:func:`in_file_order`).
 
 Modules: ``scene`` (the scene), ``paths`` (output checks and staging),
 ``volume_files`` and ``dicom`` (reading and writing volumes), ``volumes`` (arrays and
@@ -30,8 +32,8 @@ from .segmentations import (labelmap_from_segment, read_segmentation, segment_ma
                             write_segmentation)
 from .tables import table_from_rows, write_table
 from .volume_files import file_is_compressed, file_slice_index, read_volume, write_volume
-from .volumes import (array_from_volume, check_volume_nodes, empty_voxels_like, ijk_to_ras, new_volume_like,
-                      spacing_kji, volume_from_array, voxels_of_volume)
+from .volumes import (array_from_volume, check_volume_nodes, empty_voxels_like, ijk_to_ras, in_file_order,
+                      new_volume_like, spacing_kji, volume_from_array, voxels_of_volume)
 
 __all__ = [
     "VOLUME_EXTENSIONS", "OUTPUT_EXTENSIONS",
@@ -39,7 +41,7 @@ __all__ = [
     "check_output_path", "check_outputs", "staged_outputs", "temporary_folder",
     "read_volume", "write_volume", "file_slice_index", "file_is_compressed",
     "check_volume_nodes", "array_from_volume", "voxels_of_volume", "empty_voxels_like", "spacing_kji", "ijk_to_ras",
-    "volume_from_array", "new_volume_like",
+    "volume_from_array", "new_volume_like", "in_file_order",
     "sitk_image_from_volume", "volume_from_sitk_image",
     "set_label_names", "label_mask_like", "labels_like",
     "segment_mask", "segmentation_from_mask", "labelmap_from_segment", "read_segmentation", "write_segmentation",

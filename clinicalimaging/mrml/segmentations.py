@@ -8,7 +8,7 @@ from ..errors import InputError
 from .labels import label_mask_like
 from .paths import check_output_path, write_node
 from .scene import _quiet_vtk, get_scene
-from .volumes import new_volume_like
+from .volumes import in_file_order, new_volume_like
 
 
 def segmentation_from_mask(mask, reference_volume, *, name="segmentation", segment_name="segment",
@@ -18,7 +18,10 @@ def segmentation_from_mask(mask, reference_volume, *, name="segmentation", segme
     The mask becomes the segment's binary labelmap with the reference's geometry
     (origin, spacing, directions, oblique included; no resampling), the
     segmentation's reference geometry is set from the reference volume, and the
-    node observes the reference's parent transform.
+    node observes the reference's parent transform. For a reference read from a
+    left-handed file, labelmap and reference geometry take the file's voxel order
+    (:func:`~clinicalimaging.mrml.in_file_order`), so that a ``.seg.nrrd`` written
+    from the node pairs with that file voxel for voxel.
 
     Parameters
     ----------
@@ -46,11 +49,12 @@ def segmentation_from_mask(mask, reference_volume, *, name="segmentation", segme
 
     scene = reference_volume.GetScene() or get_scene()
     labelmap = new_volume_like(reference_volume, np.asarray(mask) != 0, name="__segment_import", labelmap=True)
+    grid = in_file_order(labelmap)
     try:
         if node is None:
             node = scene.AddNewNodeByClass("vtkMRMLSegmentationNode", scene.GenerateUniqueName(name))
             node.CreateDefaultDisplayNodes()
-        node.SetReferenceImageGeometryParameterFromVolumeNode(reference_volume)
+        node.SetReferenceImageGeometryParameterFromVolumeNode(grid)
         node.SetAndObserveTransformNodeID(reference_volume.GetTransformNodeID())
         segmentation = node.GetSegmentation()
         segment_id = (segmentation.GetSegmentIdBySegmentName(segment_name)
@@ -62,7 +66,7 @@ def segmentation_from_mask(mask, reference_volume, *, name="segmentation", segme
         ids = vtkStringArray()
         ids.InsertNextValue(segment_id)
         with _quiet_vtk():
-            imported = slicer.vtkSlicerSegmentationsModuleLogic.ImportLabelmapToSegmentationNode(labelmap, node, ids)
+            imported = slicer.vtkSlicerSegmentationsModuleLogic.ImportLabelmapToSegmentationNode(grid, node, ids)
         if not imported:
             raise InputError(f"The mask could not be imported into segmentation '{node.GetName()}'.")
         return node

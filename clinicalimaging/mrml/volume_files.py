@@ -9,10 +9,7 @@ from .dicom import _dicom_files
 from .images import _ijk_to_ras_from_sitk
 from .paths import VOLUME_EXTENSIONS, _extension, check_output_path, write_node
 from .scene import _quiet_vtk, get_scene
-from .volumes import _array_from_matrix, ijk_to_ras
-
-#: Node attribute set by :func:`read_volume` when the node's k axis runs against the file's.
-SLICE_AXIS_REVERSED_ATTRIBUTE = "clinicalimaging.sliceAxisReversed"
+from .volumes import SLICE_AXIS_REVERSED_ATTRIBUTE, _array_from_matrix, ijk_to_ras, in_file_order
 
 
 def _default_name(path):
@@ -194,11 +191,16 @@ def file_slice_index(node, k):
 
 
 def write_volume(node, path, *, compress=True):
-    """Write a volume node to a file, atomically.
+    """Write a volume node to a file, atomically, in the voxel order of the file it came from.
 
     The data go to a temporary file in the destination folder (same extension), which
     then replaces ``path``; a failure leaves neither a partial nor a temporary file.
     The node's own storage node is not touched.
+
+    A volume read from a left-handed file (and every volume made like it with
+    :func:`new_volume_like`) is written left-handed again, with the file's origin,
+    direction and slice order: its array pairs voxel for voxel with the input file's
+    in any program that reads both (numpy, nibabel, pyradiomics).
 
     Parameters
     ----------
@@ -223,4 +225,5 @@ def write_volume(node, path, *, compress=True):
         raise InputError(f"Cannot write '{path}': the volume node has no image data.")
     storage = slicer.vtkMRMLVolumeArchetypeStorageNode()  # standalone: the node's storage node stays as it is
     storage.SetUseCompression(bool(compress))
-    write_node(storage, node, path, "volume")
+    write_node(storage, in_file_order(node), path, "volume")
+

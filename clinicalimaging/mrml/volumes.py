@@ -10,6 +10,10 @@ _SAFE_DTYPES = {np.dtype(np.bool_): np.uint8, np.dtype(np.float16): np.float32}
 # Name of the VTK arrays behind :func:`empty_voxels_like`; the name VTK gives image scalars replaces it on take-over.
 _STAGED_SCALARS_NAME = "clinicalimaging staged voxels"
 _IMAGE_SCALARS_NAME = "ImageScalars"
+#: Node attribute set by :func:`~clinicalimaging.mrml.read_volume` when the node's k axis runs against the
+#: file's (Slicer reverses the k axis of a left-handed file); volumes made like such a node carry it too, so
+#: that :func:`~clinicalimaging.mrml.write_volume` writes them in the file's own voxel order.
+SLICE_AXIS_REVERSED_ATTRIBUTE = "clinicalimaging.sliceAxisReversed"
 
 
 def array_from_volume(node):
@@ -220,7 +224,9 @@ def new_volume_like(reference, array, *, name=None, node=None, labelmap=False):
     Parameters
     ----------
     reference : vtkMRMLVolumeNode
-        Gives origin, spacing, direction cosines and parent transform; never modified.
+        Gives origin, spacing, direction cosines, parent transform and the voxel order
+        its file had (written back in that order by
+        :func:`~clinicalimaging.mrml.write_volume`); never modified.
     array : ndarray, shape (K, J, I)
         Voxels; must have the reference's shape. dtypes are converted as in
         :func:`volume_from_array`.
@@ -259,8 +265,41 @@ def new_volume_like(reference, array, *, name=None, node=None, labelmap=False):
 
 
 def _with_transform(node, reference):
+    """``node`` with the parent transform and the file's slice order (``SLICE_AXIS_REVERSED_ATTRIBUTE``) of ``reference``."""
     node.SetAndObserveTransformNodeID(reference.GetTransformNodeID())
+    if reference.GetAttribute(SLICE_AXIS_REVERSED_ATTRIBUTE):
+        node.SetAttribute(SLICE_AXIS_REVERSED_ATTRIBUTE, reference.GetAttribute(SLICE_AXIS_REVERSED_ATTRIBUTE))
+    else:
+        node.RemoveAttribute(SLICE_AXIS_REVERSED_ATTRIBUTE)
     return node
+
+
+def in_file_order(node):
+    """A volume node as its file stores it: ``node`` itself, or a scene-less copy in the file's voxel order.
+
+    For a node whose k axis runs against its file's (``SLICE_AXIS_REVERSED_ATTRIBUTE``),
+    the copy holds the voxels with the slice order reversed and the geometry to match
+    (origin at the last slice, slice direction negated): the same voxels in space,
+    left-handed as in the file.
+
+    Parameters
+    ----------
+    node : vtkMRMLVolumeNode
+
+    Returns
+    -------
+    vtkMRMLVolumeNode
+    """
+    if node.GetAttribute(SLICE_AXIS_REVERSED_ATTRIBUTE) != "true":
+        return node
+    voxels = voxels_of_volume(node)
+    matrix = ijk_to_ras(node)
+    matrix[:3, 3] += (voxels.shape[0] - 1) * matrix[:3, 2]  # the last slice becomes the first
+    matrix[:3, 2] *= -1
+    copy = node.CreateNodeInstance()
+    copy.SetName(node.GetName())
+    _set_voxels(copy, np.ascontiguousarray(voxels[::-1]), matrix, display=False)
+    return copy
 
 
 def check_volume_nodes(input_node, *outputs):
