@@ -446,3 +446,47 @@ def test_cli_demo_into_a_file_is_an_input_error(tmp_path):
 
     assert_clean_input_error(result)
     assert target.read_text() == "a file"
+
+
+@pytest.mark.parametrize("name", ["OUT.NII.GZ", "OUT.NII", "OUT.NRRD", "Out.Seg.Nrrd"])
+def test_upper_case_output_names_are_written_in_the_format_they_name(tmp_path, name):
+    source = phantom_file(tmp_path / "in.nrrd")
+    output = tmp_path / name
+    if name.lower().endswith(".seg.nrrd"):
+        from clinicalimaging import mrml
+
+        node = mrml.read_volume(source)
+        bright = mrml.array_from_volume(node) > np.percentile(mrml.array_from_volume(node), 90)
+        mrml.write_segmentation(mrml.segmentation_from_mask(bright, node), output)
+    else:
+        result = run_cli("enhance", source, output, "--quiet")
+        assert result.returncode == 0 and result.stderr == "", result.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(["in.nrrd", name])
+    assert_same_geometry(sitk.ReadImage(str(output)), sitk.ReadImage(str(source)))
+
+
+def test_upper_case_metaimage_output_is_refused_before_the_work(tmp_path):
+    source = phantom_file(tmp_path / "in.nrrd")
+
+    result = run_cli("enhance", source, tmp_path / "OUT.MHA")
+
+    assert_clean_input_error(result)
+    assert "lower case" in result.stderr and "OUT.mha" in result.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["in.nrrd"]
+
+
+def test_library_messages_stay_off_the_terminal_unless_debug(tmp_path):
+    """VTK's logger (a 2-D NRRD) and MetaIO (a truncated .mha) print on their own; the user sees one line at most."""
+    flat = write_image(tmp_path / "slice.nrrd", np.random.default_rng(0).normal(100, 20, (30, 40)).astype(np.int16))
+    source = phantom_file(tmp_path / "in.mha")
+    data = source.read_bytes()
+    (tmp_path / "cut.mha").write_bytes(data[:len(data) - 1000])
+
+    single_slice = run_cli("enhance", flat, tmp_path / "out.nrrd", "--quiet")
+    truncated = run_cli("enhance", tmp_path / "cut.mha", tmp_path / "cut-out.nrrd")
+    debug = run_cli("enhance", tmp_path / "cut.mha", tmp_path / "cut-out.nrrd", "--debug")
+
+    assert single_slice.returncode == 0 and single_slice.stderr == ""
+    assert_clean_input_error(truncated)
+    assert "truncated" in truncated.stderr
+    assert "MetaImage" in debug.stderr and debug.returncode == 2

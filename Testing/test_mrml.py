@@ -511,3 +511,28 @@ def test_staged_outputs_count_as_written_only_when_the_outermost_block_has_moved
     with mrml.temporary_folder() as folder:
         assert folder.is_dir()
     assert not folder.exists()
+
+
+def test_dicom_series_with_missing_slices_is_refused_and_names_the_gap(scene, dicom_phantom, tmp_path):
+    _, image = dicom_phantom
+    write_dicom_series(image, tmp_path / "gap", series_uid="1.2.826.0.1.3680043.2.1125.7",
+                       slices=[0, 1, 2, 3, 6, 7, 8, 9])
+    before = node_counts(scene)
+    with pytest.raises(InputError, match=r"missing slices: about 2 slice\(s\) absent.*instance 4 .*instance 7 "):
+        mrml.read_volume(tmp_path / "gap", scene=scene)
+    assert node_counts(scene) == before
+
+
+@pytest.mark.parametrize("name", ["volume.nii", "volume.nii.gz"])
+@pytest.mark.parametrize("kept", [0.5, 0.999])
+def test_truncated_nifti_is_refused(scene, tmp_path, name, kept):
+    array = np.random.default_rng(3).normal(100, 30, (20, 32, 32)).astype(np.int16)
+    sitk.WriteImage(sitk.GetImageFromArray(array), str(tmp_path / name))
+    whole = mrml.array_from_volume(mrml.read_volume(tmp_path / name, scene=scene))
+    np.testing.assert_array_equal(whole, array)
+    data = (tmp_path / name).read_bytes()
+    (tmp_path / f"cut-{name}").write_bytes(data[:int(len(data) * kept)])
+    before = node_counts(scene)
+    with pytest.raises(InputError, match="truncated"):
+        mrml.read_volume(tmp_path / f"cut-{name}", scene=scene)
+    assert node_counts(scene) == before

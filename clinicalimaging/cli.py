@@ -49,6 +49,7 @@ from . import __version__, launch
 from .detect.commands import add_commands as add_detection_commands
 from .enhance.parameters import EnhanceParameters
 from .errors import Cancelled, InputError
+from .library_output import show_library_output
 from .parameters import ParameterError, describe, summary
 from .progress import report, subrange
 from .segment.parameters import SegmentParameters
@@ -450,7 +451,9 @@ def build_parser():
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     common = Parser(add_help=False)
     common.add_argument("--quiet", action="store_true", help="No progress bar and no summary on stdout.")
-    common.add_argument("--debug", action="store_true", help="Show the full traceback of an unexpected error.")
+    common.add_argument("--debug", action="store_true",
+                        help="Show the full traceback of an unexpected error, and the messages that the imaging and "
+                             "deep-learning libraries print themselves.")
     common.add_argument("--progress-lines", action="store_true",
                         help=f"Report progress as lines '{PROGRESS_PREFIX} <fraction 0..1> <message>' on stdout "
                              "instead of a bar (for a program that runs this command, e.g. a Slicer module).")
@@ -597,6 +600,7 @@ def main(argv=None):
         arguments = parser.parse_args(argv)
     except SystemExit as stop:  # --help, --version, or a usage error argparse already reported
         return stop.code if isinstance(stop.code, int) else EXIT_INPUT_ERROR
+    show_library_output(arguments.debug)
     show_bar = not arguments.quiet and not arguments.progress_lines and sys.stderr.isatty()
     written_before = launch.written_count()
     try:

@@ -50,5 +50,37 @@ def _dicom_files(folder):
         raise InputError(f"Input folder '{folder}' holds {len(series)} DICOM series ({', '.join(series)}). "
                          "Put each series in its own folder and pass one series folder.")
     if all(header[1] is not None for header in headers.values()):
-        return sorted(headers, key=lambda path: headers[path][1])
+        ordered = sorted(headers, key=lambda path: headers[path][1])
+        _check_no_gap(folder, [(headers[path][1], headers[path][2]) for path in ordered])
+        return ordered
     return sorted(headers, key=lambda path: headers[path][2])
+
+
+#: A step between neighbouring slices this many times the series' usual step means slices are missing.
+_GAP_FACTOR = 1.5
+
+
+def _check_no_gap(folder, slices):
+    """Refuse a series whose slice positions skip: slices are missing (a partial copy or transfer).
+
+    Parameters
+    ----------
+    folder : Path
+    slices : list of (float, int)
+        Position along the slice normal (mm) and instance number of each file, in spatial order.
+    """
+    if len(slices) < 3:
+        return
+    positions = np.array([position for position, _ in slices])
+    steps = np.diff(positions)
+    usual = float(np.median(steps))
+    if usual <= 0:
+        return
+    gaps = np.flatnonzero(steps > _GAP_FACTOR * usual)
+    if gaps.size:
+        first = gaps[0]
+        missing = int(sum(round(steps[gap] / usual) - 1 for gap in gaps))
+        raise InputError(f"DICOM series '{folder}' has missing slices: about {missing} slice(s) absent, the first gap "
+                         f"between instance {slices[first][1]} at {positions[first]:.2f} mm and instance "
+                         f"{slices[first + 1][1]} at {positions[first + 1]:.2f} mm along the slice normal (slices "
+                         f"elsewhere {usual:.2f} mm apart). Copy or export the whole series again.")

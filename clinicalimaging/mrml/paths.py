@@ -61,6 +61,9 @@ def check_output_path(path, kind="volume"):
     if _extension(path, extensions) is None:
         raise InputError(f"Output '{path}' has an unsupported extension for {_KIND_NOUNS[kind]}; "
                          f"use {' or '.join(extensions) if len(extensions) < 3 else 'one of ' + ', '.join(extensions)}.")
+    if path.name.lower().endswith(".mha") and not path.name.endswith(".mha"):
+        raise InputError(f"Output '{path}': write the extension in lower case ('{path.name[:-4]}.mha'); "
+                         "ITK-based programs, this one included, read MetaImage files only by a lower-case .mha.")
     folder = path.parent
     if not folder.is_dir():
         problem = "is not a folder" if folder.exists() else "does not exist"
@@ -192,9 +195,15 @@ def write_node(storage, node, path, what):
         The writer failed (e.g. disk full).
     """
     with staged_outputs([path]) as staged:
-        storage.SetFileName(str(staged[path]))
+        target = staged[path]
+        # The writers choose the format by a lower-case extension: write 'OUT.NII.GZ' as 'OUT.nii.gz', then rename.
+        extension = _extension(target, [ext for kind in OUTPUT_EXTENSIONS.values() for ext in kind]) or ""
+        written_name = target.with_name(target.name[:len(target.name) - len(extension)] + extension)
+        storage.SetFileName(str(written_name))
         with _quiet_vtk():
             written = storage.WriteData(node)
         if not written:
-            details = storage.GetUserMessages().GetAllMessagesAsString().strip()
-            raise OSError(f"Could not write {what} '{node.GetName()}' to '{path}'. {details}".strip())
+            details = " ".join(storage.GetUserMessages().GetAllMessagesAsString().split())
+            raise OSError(f"Could not write {what} '{node.GetName()}' to '{path}' ({details or 'no reason given'}).")
+        if written_name != target:
+            os.replace(written_name, target)

@@ -3,6 +3,8 @@
 import contextlib
 import types
 
+from ..library_output import library_output_discarded
+
 _standalone = None
 
 
@@ -68,12 +70,18 @@ def create_standalone_scene():
 
 @contextlib.contextmanager
 def _quiet_vtk():
-    """Silence VTK/ITK error and warning output; failures are reported as InputError instead."""
+    """Silence VTK/ITK/Teem error and warning output; failures are reported as InputError instead.
+
+    VTK's warning display is switched off, and what the libraries print themselves
+    (VTK's logger, ITK exceptions, MetaIO notes) is discarded unless ``--debug``
+    (:mod:`clinicalimaging.library_output`).
+    """
     from vtkmodules.vtkCommonCore import vtkObject
 
     previous = vtkObject.GetGlobalWarningDisplay()
     vtkObject.GlobalWarningDisplayOff()
     try:
-        yield
+        with library_output_discarded():
+            yield
     finally:
         vtkObject.SetGlobalWarningDisplay(previous)

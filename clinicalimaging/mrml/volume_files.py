@@ -7,6 +7,7 @@ import numpy as np
 from ..errors import InputError
 from .dicom import _dicom_files
 from .images import _ijk_to_ras_from_sitk
+from .nifti_size import check_nifti_complete
 from .paths import VOLUME_EXTENSIONS, _extension, check_output_path, write_node
 from .scene import _quiet_vtk, get_scene
 from .volumes import SLICE_AXIS_REVERSED_ATTRIBUTE, _array_from_matrix, ijk_to_ras, in_file_order
@@ -24,6 +25,9 @@ def _describe_read_failure(path):
 
     reader = sitk.ImageFileReader()
     reader.SetFileName(str(path))
+    if Path(path).name.lower().endswith(".mha") and not Path(path).name.endswith(".mha"):
+        return (f"Input '{path}' cannot be read: ITK reads MetaImage files only by a lower-case extension. Rename "
+                f"it to '{Path(path).name[:-4]}.mha'.")
     try:
         reader.ReadImageInformation()
     except RuntimeError:
@@ -76,8 +80,8 @@ def read_volume(path, *, scene=None, name=None, labelmap=False, display=True):
     Raises
     ------
     InputError
-        Missing, empty, unsupported, corrupt, vector/RGB or 4D input. Nothing is
-        left in the scene then.
+        Missing, empty, unsupported, corrupt, truncated, vector/RGB or 4D input; a
+        DICOM series with missing slices. Nothing is left in the scene then.
     """
     path = Path(path)
     if not path.exists():
@@ -95,6 +99,8 @@ def read_volume(path, *, scene=None, name=None, labelmap=False, display=True):
                              f"{', '.join(VOLUME_EXTENSIONS)}, or pass the folder of a DICOM series.")
         if path.stat().st_size == 0:
             raise InputError(f"Input '{path}' is empty (0 bytes). Check the file or export it again.")
+        if _extension(path, (".nii", ".nii.gz")):
+            check_nifti_complete(path)
         archetype = path
     scene = scene if scene is not None else get_scene()
     node_class = "vtkMRMLLabelMapVolumeNode" if labelmap else "vtkMRMLScalarVolumeNode"
@@ -108,14 +114,18 @@ def read_volume(path, *, scene=None, name=None, labelmap=False, display=True):
             read = storage.ReadData(node)
         image = node.GetImageData()
         if not read or image is None:
-            raise InputError(_describe_read_failure(archetype))
+            with _quiet_vtk():
+                reason = _describe_read_failure(archetype)
+            raise InputError(reason)
         if image.GetNumberOfScalarComponents() > 1:
             raise InputError(_vector_message(path, image.GetNumberOfScalarComponents()))
     except BaseException:
         scene.RemoveNode(node)
         scene.RemoveNode(storage)
         raise
-    if not files and _slice_axis_reversed(archetype, node):
+    with _quiet_vtk():
+        reversed_ = not files and _slice_axis_reversed(archetype, node)
+    if reversed_:
         node.SetAttribute(SLICE_AXIS_REVERSED_ATTRIBUTE, "true")
     node.SetAndObserveStorageNodeID(storage.GetID())
     if display:
