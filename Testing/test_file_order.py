@@ -127,3 +127,18 @@ def test_pyradiomics_takes_the_input_image_with_our_label_map(tmp_path):
     voxel_volume = float(np.prod(sitk.ReadImage(str(source)).GetSpacing()))
     assert float(features["original_shape_VoxelVolume"]) == pytest.approx(voxels * voxel_volume)
     assert float(features["original_shape_Maximum3DDiameter"]) > 0
+
+
+@pytest.mark.slow
+def test_brain1_a_real_left_handed_file_keeps_its_grid(shared_data, tmp_path):
+    source = shared_data / "brain1_image.nrrd"
+    original = sitk.ReadImage(str(source))
+    assert np.linalg.det(np.reshape(original.GetDirection(), (3, 3))) < 0  # the case the issue reported
+    output = tmp_path / "brain1_enhanced.nii.gz"
+
+    result = run_cli("enhance", source, output, "--quiet")
+
+    assert result.returncode == 0, result.stderr
+    enhanced = sitk.ReadImage(str(output))
+    assert_same_geometry(enhanced, original)
+    assert _slice_order_kept(enhanced, original)

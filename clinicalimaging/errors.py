@@ -17,3 +17,13 @@ class Cancelled(Exception):
     Functions that accept ``progress`` let it propagate unchanged and leave every
     node and file as it was before the call.
     """
+
+
+class InputWarning(UserWarning):
+    """An input is probably not what the user meant, but the work can go on.
+
+    Issued with :func:`warnings.warn`; the message is one sentence that says what
+    looks wrong and what to check. The command line prints it as one line
+    ``clinicalimaging: warning: ...`` on stderr; Python callers see a normal warning
+    (turn it into an error with ``warnings.simplefilter("error", InputWarning)``).
+    """

@@ -46,8 +46,24 @@ def set_label_names(label_node, label_names):
 
 def _present_values(array):
     values = np.unique(array)
-    values = values[values != 0]
-    return ", ".join(str(value) for value in values[:20]) + (", ..." if len(values) > 20 else "") or "none"
+    return label_values_text(values[values != 0])
+
+
+def label_values_text(values):
+    """Every value of a sorted list of label values, runs of consecutive integers as ``a-b``.
+
+    Examples
+    --------
+    >>> label_values_text([1, 2, 3, 5, 7, 8, 61])
+    '1-3, 5, 7-8, 61'
+    """
+    runs = []
+    for value in (int(value) for value in values):
+        if runs and value == runs[-1][1] + 1:
+            runs[-1][1] = value
+        else:
+            runs.append([value, value])
+    return ", ".join(str(low) if low == high else f"{low}-{high}" for low, high in runs) or "none"
 
 
 def labels_like(label_node, reference_node):

@@ -6,7 +6,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from .. import launch
+from .. import launch, provenance
 from ..errors import InputError
 from .scene import _quiet_vtk
 
@@ -21,6 +21,7 @@ OUTPUT_EXTENSIONS = {
 _KIND_NOUNS = {"volume": "a volume", "table": "a table", "segmentation": "a segmentation",
                "markups": "a markups file", "figure": "a figure"}
 _open_stagings = 0  # staged_outputs blocks now open (write_node nests one inside another)
+_replaced = []  # files that existed and were replaced by the outermost staged_outputs blocks, in order
 
 
 def _extension(path, extensions):
@@ -147,6 +148,8 @@ def staged_outputs(paths):
             with launch.deferred_interrupts():
                 for folder, stage in staging.items():
                     for file in sorted(stage.iterdir()):
+                        if _open_stagings == 1 and (folder / file.name).exists():
+                            _replaced.append(folder / file.name)
                         os.replace(file, folder / file.name)
                 if _open_stagings == 1:
                     launch.outputs_written()
@@ -154,6 +157,24 @@ def staged_outputs(paths):
             _open_stagings -= 1
             for stage in staging.values():
                 shutil.rmtree(stage, ignore_errors=True)
+
+
+def replaced_outputs(*, clear=False):
+    """The files that :func:`staged_outputs` replaced (they existed before), in order.
+
+    Parameters
+    ----------
+    clear : bool
+        Forget them after returning them (a command starts with a clear list).
+
+    Returns
+    -------
+    list of Path
+    """
+    replaced = list(_replaced)
+    if clear:
+        _replaced.clear()
+    return replaced
 
 
 @contextlib.contextmanager
@@ -207,3 +228,4 @@ def write_node(storage, node, path, what):
             raise OSError(f"Could not write {what} '{node.GetName()}' to '{path}' ({details or 'no reason given'}).")
         if written_name != target:
             os.replace(written_name, target)
+        provenance.attach(target)

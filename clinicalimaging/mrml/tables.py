@@ -4,6 +4,7 @@ import csv
 
 import numpy as np
 
+from .. import provenance
 from .paths import check_output_path, staged_outputs
 from .scene import get_scene
 
@@ -63,8 +64,9 @@ def write_table(table_node, path):
 
     One header row of column names, then one row per table row, quoted where needed
     (:mod:`csv`). Numbers are written exactly (shortest round-trip form; whole numbers
-    without a decimal point, NaN as ``nan``). Only the table file is written: no
-    schema sidecar, so Slicer loads the columns as text.
+    without a decimal point, NaN as ``nan``). No schema sidecar is written, so Slicer
+    loads the columns as text; during a command-line run the provenance sidecar is
+    (:mod:`clinicalimaging.provenance`).
 
     Parameters
     ----------
@@ -84,10 +86,12 @@ def write_table(table_node, path):
     columns = [table.GetColumn(index) for index in range(table.GetNumberOfColumns())]
     rows = [[_cell_text(column, row) for column in columns] for row in range(table.GetNumberOfRows())]
     delimiter = "\t" if path.name.lower().endswith(".tsv") else ","
-    with staged_outputs([path]) as staged, open(staged[path], "w", newline="", encoding="utf-8") as file:
-        writer = csv.writer(file, delimiter=delimiter)
-        writer.writerow([column.GetName() or "" for column in columns])
-        writer.writerows(rows)
+    with staged_outputs([path]) as staged:
+        with open(staged[path], "w", newline="", encoding="utf-8") as file:
+            writer = csv.writer(file, delimiter=delimiter)
+            writer.writerow([column.GetName() or "" for column in columns])
+            writer.writerows(rows)
+        provenance.attach(staged[path])
 
 
 def _cell_text(column, row):

@@ -300,31 +300,3 @@ def in_file_order(node):
     copy.SetName(node.GetName())
     _set_voxels(copy, np.ascontiguousarray(voxels[::-1]), matrix, display=False)
     return copy
-
-
-def check_volume_nodes(input_node, *outputs):
-    """Check a scalar input volume node and the output nodes chosen for it.
-
-    Parameters
-    ----------
-    input_node : vtkMRMLScalarVolumeNode or None
-    *outputs : vtkMRMLNode or None
-        Output nodes; ``None`` entries (outputs not asked for, or to be created) are skipped.
-
-    Raises
-    ------
-    InputError
-        No input or no image in it, a vector (colour) volume, an output that is the
-        input, or one node chosen for two outputs.
-    """
-    if input_node is None or input_node.GetImageData() is None:
-        raise InputError("No input volume (or it holds no image): select a loaded scalar volume.")
-    components = input_node.GetImageData().GetNumberOfScalarComponents()
-    if components != 1 or input_node.IsA("vtkMRMLVectorVolumeNode"):
-        raise InputError(f"Input volume '{input_node.GetName()}' has {components} components per voxel (colour or "
-                         "vector image); convert it to a scalar volume first (e.g. Vector to Scalar Volume module).")
-    named = [node for node in outputs if node is not None]
-    if any(node is input_node for node in named):
-        raise InputError(f"An output is the input volume '{input_node.GetName()}'; choose or create other outputs.")
-    if len({id(node) for node in named}) != len(named):
-        raise InputError("The same node was chosen for two outputs; choose a different node for each.")
