@@ -19,6 +19,10 @@ run inside :func:`deferred_interrupts`; a signal arriving there takes effect whe
 block ends. A normal run also ends with :func:`os._exit` once stdout and stderr are
 flushed, so that a late signal cannot hit the interpreter's shutdown.
 
+What a C library writes straight to file descriptor 2 can be sent elsewhere for a
+block (:func:`native_stderr_captured`, used while TensorFlow loads); the interrupt
+line still goes to the process's real stderr.
+
 Nothing here installs a handler unless :func:`main` runs as the process entry point:
 :func:`clinicalimaging.cli.main` called from a script (e.g. in Slicer's batch mode)
 leaves the process's signal handling alone. The bookkeeping functions are cheap and
@@ -39,6 +43,7 @@ _cleanup = []  # folders to delete when a signal ends the process
 _deferring = 0  # depth of deferred_interrupts blocks
 _pending = None  # a signal that arrived inside one
 _written = 0  # how many complete sets of outputs were moved into place
+_stderr_fd = 2  # the process's real stderr, where the interrupt line goes
 
 
 def install_handlers():
@@ -60,8 +65,8 @@ def _exit_on_signal(signum):
         signal.signal(other, signal.SIG_IGN)
     for folder in _cleanup:
         _remove_tree(folder)
-    clear_bar = b"\r\x1b[K" if os.isatty(2) else b""  # a progress bar may occupy the line
-    os.write(2, clear_bar + interrupted_message(signum).encode() + b"\n")
+    clear_bar = b"\r\x1b[K" if os.isatty(_stderr_fd) else b""  # a progress bar may occupy the line
+    os.write(_stderr_fd, clear_bar + interrupted_message(signum).encode() + b"\n")
     os._exit(EXIT_STATUS[signum])
 
 
@@ -112,6 +117,41 @@ def deferred_interrupts():
         _deferring -= 1
         if not _deferring and _pending is not None:
             _exit_on_signal(_pending)
+
+
+@contextlib.contextmanager
+def native_stderr_captured():
+    """A block whose writes to file descriptor 2 go to a temporary file instead of stderr.
+
+    C libraries write their notices to the descriptor directly, past ``sys.stderr``;
+    Python's own writes to ``sys.stderr`` land in the file too. A signal inside the
+    block still reports on the real stderr (see the module docstring).
+
+    Yields
+    ------
+    file
+        The temporary binary file that received the writes; read it inside the block
+        (it is deleted when the block ends).
+    """
+    global _stderr_fd
+    import tempfile  # only once a command loads a library that needs it, not before the handlers are in place
+
+    _flush_stderr()
+    with tempfile.TemporaryFile() as captured:
+        _stderr_fd = os.dup(2)  # before fd 2 moves, so that an interrupt line always has a real stderr
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield captured
+        finally:
+            _flush_stderr()
+            os.dup2(_stderr_fd, 2)
+            saved, _stderr_fd = _stderr_fd, 2
+            os.close(saved)
+
+
+def _flush_stderr():
+    with contextlib.suppress(AttributeError, OSError, ValueError):  # no, or a closed, sys.stderr: nothing to flush
+        sys.stderr.flush()
 
 
 def outputs_written():

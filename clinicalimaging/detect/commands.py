@@ -2,26 +2,39 @@
 
 Parsers are added to the main command line by :func:`add_commands`; nothing here
 imports Keras until a command runs, so ``clinicalimaging --help`` and the other
-commands work without it.
+commands work without it. A command checks every argument it can first (paths,
+the model file's description, organ names, the input volumes), and only then loads
+Keras and its backend, quietly unless ``--debug`` is given
+(:func:`.backend.show_backend_notices`): a mistake is reported at once, not after the
+seconds TensorFlow takes to load.
 """
 
 import argparse
+import math
 import shlex
 import sys
 from pathlib import Path
 
 from ..errors import InputError
 from ..progress import report, subrange
+from .backend import show_backend_notices
 from .parameters import DetectParameters, TrainParameters
 
 #: Prefix of the line ``--progress-lines`` adds to say which device ran the network.
 DEVICE_PREFIX = "DEVICE"
 
 
-def _detector(arguments):
-    from .model_files import default_model_path, load_detector
+def _model_path(arguments):
+    from .model_files import default_model_path
 
-    return load_detector(arguments.model or default_model_path())
+    return Path(arguments.model) if arguments.model else default_model_path()
+
+
+def _model_classes(path):
+    """The organs of a model file, from its description (without Keras)."""
+    from .model_files import read_metadata
+
+    return read_metadata(path)["class_names"]
 
 
 def _announce_device(arguments, device):
@@ -33,16 +46,22 @@ def _run_detect(arguments, progress):
     """ROIs of the organs found, as one .mrk.json, and optionally the table."""
     from .. import mrml
     from ..cli import stage_parameters_from_arguments
+    from .model_files import load_detector
     from .nodes import find_organ_boxes
     from .nodes_output import detection_table, roi_nodes_from_boxes
+    from .organs import select_organs
 
+    show_backend_notices(arguments.debug)
     parameters = stage_parameters_from_arguments(DetectParameters, arguments)
     outputs = [(arguments.output, "markups")] + ([(arguments.table, "table")] if arguments.table else [])
-    mrml.check_outputs([arguments.input] + ([arguments.model] if arguments.model else []), outputs)
-    report(progress, 0.0, "Loading the model")
-    detector = _detector(arguments)
+    model_path = _model_path(arguments)
+    mrml.check_outputs([arguments.input, model_path], outputs)
+    organs = select_organs(arguments.organs, _model_classes(model_path))
+    report(progress, 0.0, "Reading the input")
     input_node = mrml.read_volume(arguments.input)
-    boxes, device = find_organ_boxes(input_node, model=detector, organs=arguments.organs, parameters=parameters,
+    report(progress, 0.02, "Loading the model")
+    detector = load_detector(model_path)
+    boxes, device = find_organ_boxes(input_node, model=detector, organs=organs, parameters=parameters,
                                      progress=subrange(progress, 0.05, 0.95))
     _announce_device(arguments, device)
     report(progress, 0.95, "Writing the outputs")
@@ -83,15 +102,16 @@ def _read_case(arguments, image_path, labels_path):
 
 
 def _run_train_detector(arguments, progress):
-    """Train or fine-tune, write the model file."""
+    """Train or fine-tune, write the model file; say how well the model finds the training volumes' organs."""
     from .. import mrml
     from ..cli import stage_parameters_from_arguments
-    from .model_files import load_detector, save_detector
-    from .organs import DEFAULT_ORGANS, select_organs
     from .cases import phantom_volumes
+    from .evaluation import labelled_volumes_summary
+    from .model_files import load_detector, save_detector
     from .training import train_detector
 
-    parameters = stage_parameters_from_arguments(TrainParameters, arguments)
+    show_backend_notices(arguments.debug)
+    parameters = _training_parameters(arguments, stage_parameters_from_arguments(TrainParameters, arguments))
     if not arguments.images and not arguments.phantoms:
         raise InputError("Nothing to train on: give --images with their --labels, or --phantoms N.")
     if len(arguments.images) != len(arguments.labels):
@@ -103,27 +123,102 @@ def _run_train_detector(arguments, progress):
     mrml.check_outputs(list(arguments.images) + list(arguments.labels), [])
     if not out.parent.is_dir():
         raise InputError(f"The folder of the model file '{out}' does not exist; create it first.")
-    init = load_detector(arguments.init) if arguments.init else None
+    if arguments.init:
+        _check_fine_tuning_organs(arguments)
     report(progress, 0.0, "Reading the training volumes")
     volumes = [_read_case(arguments, image, labels) for image, labels in zip(arguments.images, arguments.labels)]
     volumes += phantom_volumes(arguments.phantoms, seed=parameters.seed)
-    present = {name for volume in volumes for name in volume.label_names.values()}
-    if arguments.organs:
-        classes = select_organs(arguments.organs, sorted(present | set(DEFAULT_ORGANS)))
-    else:
-        classes = [name for name in DEFAULT_ORGANS if name in present]
+    classes = None if arguments.init else _training_classes(arguments, volumes)
+    before = init = None
+    if arguments.init:
+        report(progress, 0.03, "Loading the model")
+        init = load_detector(arguments.init)
+        report(progress, 0.04, "Measuring the model on the training volumes before fine-tuning")
+        before = labelled_volumes_summary(init, volumes, progress=subrange(progress, 0.04, 0.12))
     command = " ".join(shlex.quote(part) for part in ["clinicalimaging", *sys.argv[1:]])
     result = train_detector(volumes, classes, parameters, init=init, command=command,
-                            progress=subrange(progress, 0.05, 0.98))
+                            progress=subrange(progress, 0.12 if init else 0.04, 0.9))
     _announce_device(arguments, result.metadata["training"]["device"])
+    report(progress, 0.9, "Measuring the trained model on the training volumes")
+    after = labelled_volumes_summary(result.detector, volumes, progress=subrange(progress, 0.9, 0.98))
     result.metadata["name"] = out.name
+    result.metadata["training"]["training_volumes_accuracy"] = {"before": _without_nan(before),
+                                                                 "after": _without_nan(after)}
     save_detector(result.detector.model, result.metadata, out)
     if arguments.quiet:
         return None
-    return (f"model: {out} ({len(result.detector.class_names)} organs: {', '.join(result.detector.class_names)})\n"
-            f"loss by epoch: {', '.join(f'{loss:.3f}' for loss in result.losses)}\n"
-            f"output layers: {', '.join(result.metadata['output_layers'])}; default-box recall (IoU > 0.5): "
-            f"{result.metadata.get('anchor_recall', float('nan')):.2f}")
+    return "\n".join([f"model: {out} ({len(result.detector.class_names)} organs: "
+                      f"{', '.join(result.detector.class_names)})",
+                      f"loss by epoch: {', '.join(f'{loss:.3f}' for loss in result.losses)}",
+                      _accuracy_line(before, after), _default_box_line(result.metadata, arguments.init)])
+
+
+def _training_parameters(arguments, parameters):
+    """The training parameters, with ``--learning-rate`` as the fine-tuning rate when it is given with ``--init``."""
+    from ..cli import given_options
+
+    options = given_options(TrainParameters, arguments)
+    given = {name: name in options for name in ("learning_rate", "fine_tune_learning_rate")}
+    if not arguments.init:
+        if given["fine_tune_learning_rate"]:
+            raise InputError("--fine-tune-learning-rate applies only when fine-tuning (--init MODEL); to train from "
+                             "scratch, set --learning-rate.")
+        return parameters
+    if given["learning_rate"] and given["fine_tune_learning_rate"]:
+        raise InputError("With --init, give the learning rate once: --learning-rate or --fine-tune-learning-rate, "
+                         "not both.")
+    if given["learning_rate"]:
+        return parameters.replace(fine_tune_learning_rate=parameters.learning_rate)
+    return parameters
+
+
+def _check_fine_tuning_organs(arguments):
+    """Refuse an ``--organs`` that differs from the organs of the ``--init`` model, which fine-tuning keeps."""
+    from .organs import select_organs
+
+    classes = _model_classes(arguments.init)
+    if arguments.organs and set(select_organs(arguments.organs, classes)) != set(classes):
+        raise InputError(f"Fine-tuning keeps the organs of '{arguments.init}' ({', '.join(classes)}); leave "
+                         "--organs out, or train a new model without --init to learn other organs.")
+
+
+def _training_classes(arguments, volumes):
+    """The organs to learn from scratch: ``--organs`` (checked), else the default organs labelled in ``volumes``."""
+    from .organs import DEFAULT_ORGANS, select_organs
+
+    present = {name for volume in volumes for name in volume.label_names.values()}
+    if arguments.organs:
+        return select_organs(arguments.organs, sorted(present | set(DEFAULT_ORGANS)))
+    return [name for name in DEFAULT_ORGANS if name in present]
+
+
+def _without_nan(totals):
+    """A :func:`.evaluation.summary` for the model file: None where there was nothing to average (JSON has no NaN)."""
+    if totals is None:
+        return None
+    return {key: None if isinstance(value, float) and math.isnan(value) else value for key, value in totals.items()}
+
+
+def _accuracy_line(before, after):
+    """The model's figures on its training volumes: after training, and before it when fine-tuning."""
+    def figures(totals):
+        good = round(totals["fraction_iou_0_5"] * totals["organs"])
+        return f"mean IoU {totals['mean_iou']:.3f}, IoU >= 0.5 for {good} of {totals['organs']} organs"
+
+    if not after["organs"]:
+        return "on the training volumes: none of the model's organs is labelled there, so nothing was measured"
+    if before is None:
+        return f"on the training volumes: {figures(after)}"
+    return f"on the training volumes: before fine-tuning {figures(before)}; after {figures(after)}"
+
+
+def _default_box_line(metadata, init):
+    """The output layers and how well their default boxes fit the training boxes."""
+    recall = metadata["anchor_recall"]
+    origin = f" (those of {Path(init).name})" if init else ""
+    fit = ("no organ box in the training labels to measure the default boxes on" if recall is None
+           else f"default-box recall (IoU > 0.5): {recall:.2f}")
+    return f"output layers: {', '.join(metadata['output_layers'])}{origin}; {fit}"
 
 
 def _run_evaluate_detection(arguments, progress):
@@ -131,26 +226,52 @@ def _run_evaluate_detection(arguments, progress):
     from .. import mrml
     from ..cli import stage_parameters_from_arguments
     from .evaluation import evaluation_rows, format_evaluation, reference_boxes
+    from .model_files import load_detector
     from .nodes import find_organ_boxes
 
+    show_backend_notices(arguments.debug)
     parameters = stage_parameters_from_arguments(DetectParameters, arguments)
-    if arguments.table is not None:
-        mrml.check_outputs([arguments.image, arguments.labels], [(arguments.table, "table")])
-    detector = _detector(arguments)
+    model_path = _model_path(arguments)
+    mrml.check_outputs([arguments.image, arguments.labels, model_path],
+                       [] if arguments.table is None else [(arguments.table, "table")])
+    if arguments.label_names is None:
+        raise InputError(f"Give the names of the values of '{arguments.labels}' with --label-names JSON.")
+    names = _label_names_for(arguments, arguments.labels)
+    organs = _evaluated_organs(arguments, _model_classes(model_path), set(names.values()))
+    report(progress, 0.0, "Reading the image and the label map")
     image = mrml.read_volume(arguments.image)
     labels = mrml.read_volume(arguments.labels, labelmap=True)
-    names = _label_names_for(arguments, arguments.labels)
-    if names is None:
-        raise InputError(f"Give the names of the values of '{arguments.labels}' with --label-names JSON.")
-    organs = arguments.organs or [name for name in detector.class_names if name in set(names.values())]
+    mrml.check_label_map(labels, image, label_name=arguments.labels, image_name=arguments.image)
+    mrml.check_image(image, label_role="LABELS")
     reference = reference_boxes(labels, names, organs=organs)
+    report(progress, 0.03, "Loading the model")
+    detector = load_detector(model_path)
     boxes, device = find_organ_boxes(image, model=detector, organs=organs, parameters=parameters,
-                                     progress=subrange(progress, 0.0, 0.95))
+                                     progress=subrange(progress, 0.05, 0.95))
     _announce_device(arguments, device)
     rows = evaluation_rows(boxes, reference)
     if arguments.table is not None:
         mrml.write_table(mrml.table_from_rows(rows, name="detection evaluation"), arguments.table)
     return format_evaluation(rows)
+
+
+def _evaluated_organs(arguments, classes, labelled):
+    """The organs to compare: ``--organs`` (each one the model's and named in the label names), else all such."""
+    from .organs import select_organs
+
+    both = [name for name in classes if name in labelled]
+    if arguments.organs is None:
+        if not both:
+            raise InputError(f"None of the model's organs ({', '.join(classes)}) is named in "
+                             f"'{arguments.label_names}'; check that the label names follow the model's "
+                             "(TotalSegmentator's) spelling.")
+        return both
+    organs = select_organs(arguments.organs, classes)
+    unlabelled = [name for name in organs if name not in labelled]
+    if unlabelled:
+        raise InputError(f"'{arguments.label_names}' names no label for {', '.join(unlabelled)}; organs both the "
+                         f"model and the labels have: {', '.join(both) or 'none'}.")
+    return organs
 
 
 def add_commands(commands, common, stage_parser):
@@ -189,7 +310,8 @@ def add_commands(commands, common, stage_parser):
         help="Train or fine-tune an organ detector on labelled volumes.",
         description="Train (or, with --init, fine-tune) the detector on volumes with organ label maps or .seg.nrrd "
                     "segmentations (e.g. TotalSegmentator's outputs). The model file keeps its classes, pixel size, "
-                    "normalisation, default boxes, this command and a summary of the data.")
+                    "normalisation, default boxes, this command and a summary of the data. The command prints the "
+                    "model's mean IoU on the training volumes' organs after training, and with --init before too.")
     train.add_argument("--images", nargs="*", default=[], metavar="IMAGE", help="Training volumes.")
     train.add_argument("--labels", nargs="*", default=[], metavar="LABELS",
                        help="One label map (.nrrd, .nii.gz, ...) or .seg.nrrd per image, in the same order.")
@@ -205,7 +327,10 @@ def add_commands(commands, common, stage_parser):
                        help="Also train on N generated CT and MR phantoms (liver with a lesion, spleen, kidneys, "
                             "aorta) (default: 0).")
     train.add_argument("--out", required=True, metavar="MODEL.keras", help="The model file to write (required; no default).")
-    train.add_argument("--init", metavar="MODEL.keras", help="Fine-tune this model (keeps its organs and boxes) (default: train from scratch).")
+    train.add_argument("--init", metavar="MODEL.keras",
+                       help="Fine-tune this model: it keeps its organs and boxes and learns at "
+                            "--fine-tune-learning-rate, or at --learning-rate when that is given (default: train from "
+                            "scratch).")
     train.set_defaults(run=_run_train_detector)
 
     evaluate = commands.add_parser(

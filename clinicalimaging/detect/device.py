@@ -2,10 +2,12 @@
 
 import os
 
+from .backend import import_keras
+
 
 def backend_name():
-    """The Keras backend (``tensorflow``, ``torch``, ``jax``) without importing Keras when it is set."""
-    import keras
+    """The Keras backend in use: ``tensorflow``, ``torch`` or ``jax``."""
+    keras = import_keras()
 
     return keras.backend.backend()
 
@@ -41,7 +43,7 @@ def configure_device(*, mixed_precision=True):
         E.g. ``"GPU (NVIDIA H200) with tensorflow, mixed precision"`` or
         ``"CPU (2 threads) with tensorflow"``.
     """
-    import keras
+    keras = import_keras()
 
     backend = backend_name()
     gpus = gpu_names()

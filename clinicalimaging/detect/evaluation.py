@@ -5,6 +5,8 @@ as a cube, whatever the label map's orientation (:func:`reference_boxes`). Boxes
 compared with :func:`clinicalimaging.metrics.box_iou_3d`,
 :func:`~clinicalimaging.metrics.wall_distance` and
 :func:`~clinicalimaging.metrics.centroid_distance` (mm).
+:func:`labelled_volumes_summary` measures a detector on labelled volumes in memory,
+such as its training volumes.
 """
 
 import itertools
@@ -16,8 +18,11 @@ import scipy.ndimage
 from .. import mrml
 from ..errors import InputError
 from ..metrics import box_iou_3d, centroid_distance, wall_distance
+from ..progress import subrange
 from ..text_tables import format_rows
+from .inference import detect_organs_in_array
 from .organs import DEFAULT_ORGANS, select_organs
+from .parameters import VIEWS, DetectParameters
 
 #: Columns of :func:`format_evaluation`: row key, header, width, number format.
 _COLUMNS = (
@@ -59,15 +64,33 @@ def reference_boxes(label_node, label_names, *, organs=None):
     InputError
         An organ not in ``label_names``, or a label map with non-integer values.
     """
+    return reference_boxes_in_array(mrml.array_from_volume(label_node), mrml.ijk_to_ras(label_node), label_names,
+                                    organs=organs, name=label_node.GetName())
+
+
+def reference_boxes_in_array(labels, ijk_to_ras, label_names, *, organs=None, name="label map"):
+    """:func:`reference_boxes` of a label array.
+
+    Parameters
+    ----------
+    labels : ndarray, shape (K, J, I)
+        Integer label values; never modified.
+    ijk_to_ras : array_like, shape (4, 4)
+        Voxel indices (i, j, k, 1) to RAS mm.
+    label_names, organs
+        As in :func:`reference_boxes`.
+    name : str
+        The label map's name, for messages.
+    """
     chosen = set(select_organs(organs, list(label_names.values())))
-    values = {value: name for value, name in label_names.items() if name in chosen}
-    labels = mrml.array_from_volume(label_node)
+    values = {value: organ for value, organ in label_names.items() if organ in chosen}
+    labels = np.asarray(labels)
     if not np.issubdtype(labels.dtype, np.integer):
         if not np.all(np.isfinite(labels)) or not np.array_equal(labels, np.round(labels)):
-            raise InputError(f"Label map '{label_node.GetName()}' has non-integer values; it must hold whole label "
+            raise InputError(f"Label map '{name}' has non-integer values; it must hold whole label "
                              "values (0 for the background). Choose the label map, not the image.")
         labels = labels.astype(np.int64)
-    matrix = mrml.ijk_to_ras(label_node)
+    matrix = np.asarray(ijk_to_ras, dtype=np.float64)
     axes = matrix[:3, :3]
     corners = np.array(list(itertools.product((-0.5, 0.5), repeat=3))) @ axes.T
     wanted = [value for value in sorted(values) if value > 0]
@@ -84,6 +107,41 @@ def reference_boxes(label_node, label_names, *, organs=None):
         ras = kji[:, ::-1] @ axes.T + matrix[:3, 3]
         boxes[values[value]] = (ras.min(axis=0) + corners.min(axis=0), ras.max(axis=0) + corners.max(axis=0))
     return boxes
+
+
+def labelled_volumes_summary(detector, volumes, *, progress=None):
+    """How well a detector finds the organs of labelled volumes (e.g. its training volumes).
+
+    Each volume is searched for the detector's organs that its labels name, with the
+    default detection parameters (axial slices only for a detector trained on axial
+    slices only), and compared with the organs' reference boxes.
+
+    Parameters
+    ----------
+    detector : Detector
+    volumes : sequence of LabelledVolume
+    progress : callable, optional
+
+    Returns
+    -------
+    dict
+        :func:`summary` of the rows of every volume together.
+    """
+    views = "auto" if len(detector.metadata.get("views", VIEWS)) == len(VIEWS) else "axial"
+    parameters = DetectParameters(views=views)
+    rows = []
+    for number, volume in enumerate(volumes):
+        named = set(volume.label_names.values())
+        organs = [organ for organ in detector.class_names if organ in named]
+        if not organs:
+            continue
+        reference = reference_boxes_in_array(volume.labels, volume.ijk_to_ras, volume.label_names, organs=organs,
+                                             name=volume.name)
+        boxes = detect_organs_in_array(volume.image, volume.ijk_to_ras, detector, organs=organs,
+                                       parameters=parameters,
+                                       progress=subrange(progress, number / len(volumes), (number + 1) / len(volumes)))
+        rows += evaluation_rows(boxes, reference)
+    return summary(rows)
 
 
 def _organ_order(organs):

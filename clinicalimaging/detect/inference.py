@@ -16,6 +16,7 @@ The views' boxes are fused (:func:`.aggregate.fuse_views`) and mapped to RAS.
 
 import numpy as np
 
+from ..errors import InputError
 from ..progress import report, subrange
 from .aggregate import fuse_views, view_boxes_3d
 from .boxes import box_iou, decode
@@ -115,15 +116,65 @@ def _run_view(detector, inputs, view, parameters, progress):
     return rows, step
 
 
+#: How to pass the geometry of a SimpleITK image or a volume node: the end of each refusal of a matrix.
+_FROM_SITK = ("From a SimpleITK image pass sitk.GetArrayFromImage(image) and "
+              "ijk_to_ras=clinicalimaging.ijk_to_ras_from_sitk(image); from a volume node "
+              "ijk_to_ras=clinicalimaging.ijk_to_ras(node).")
+
+
+def _check_geometry(image, ijk_to_ras):
+    """The IJK-to-RAS matrix as a float64 (4, 4) array, after refusing what is not one.
+
+    A SimpleITK image (which ``np.asarray`` flattens silently) or a volume node in
+    place of the array or the matrix, a 3x3 or 9-value direction matrix and a matrix
+    that is not an invertible affine transform are refused. An LPS matrix cannot be
+    told from a RAS one by its numbers: the argument's name, the docstring and
+    :func:`clinicalimaging.ijk_to_ras_from_sitk` guard against that mix-up.
+    """
+    for name, value in (("image", image), ("ijk_to_ras", ijk_to_ras)):
+        if hasattr(value, "GetDirection"):
+            raise InputError(f"detect_organs_in_array got a SimpleITK image as {name}; it takes a (K, J, I) array "
+                             f"and its 4x4 IJK-to-RAS matrix. {_FROM_SITK}")
+    if hasattr(image, "GetImageData"):
+        raise InputError("detect_organs_in_array got a volume node; pass the node to clinicalimaging.detect_organs, "
+                         "or its array and ijk_to_ras=clinicalimaging.ijk_to_ras(node).")
+    try:
+        matrix = np.asarray(ijk_to_ras, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InputError(f"ijk_to_ras must be a 4x4 IJK-to-RAS matrix (mm) as an array; got a "
+                         f"{type(ijk_to_ras).__name__}. {_FROM_SITK}") from None
+    if matrix.shape != (4, 4):
+        kind = " (a direction matrix, not IJK-to-RAS)" if matrix.size == 9 else ""
+        raise InputError(f"ijk_to_ras must be the 4x4 IJK-to-RAS matrix (mm) of the array; got shape "
+                         f"{matrix.shape}{kind}. {_FROM_SITK}")
+    if not np.isfinite(matrix).all() or not np.array_equal(matrix[3], [0.0, 0.0, 0.0, 1.0]):
+        raise InputError(f"ijk_to_ras must be an affine 4x4 IJK-to-RAS matrix (mm): finite, last row (0, 0, 0, 1); "
+                         f"got last row {matrix[3].tolist()}. {_FROM_SITK}")
+    if abs(np.linalg.det(matrix[:3, :3])) < 1e-9:
+        raise InputError(f"ijk_to_ras has a zero voxel size or parallel axes (its 3x3 part is singular): "
+                         f"{matrix[:3, :3].tolist()}. {_FROM_SITK}")
+    return matrix
+
+
 def detect_organs_in_array(image, ijk_to_ras, detector, *, organs=None, parameters=None, progress=None):
     """One box per organ found in a volume.
 
     Parameters
     ----------
     image : ndarray, shape (K, J, I)
-        CT in HU or MR, any orientation.
-    ijk_to_ras : ndarray, shape (4, 4)
+        CT in HU or MR, any orientation, in MRML's and ``sitk.GetArrayFromImage``'s
+        axis order: ``image[k, j, i]`` (a nibabel ``get_fdata()`` array is (I, J, K):
+        transpose it).
+    ijk_to_ras : array_like, shape (4, 4)
+        Affine matrix from voxel indices (i, j, k, 1) to RAS coordinates in mm (x to
+        the patient's Right, y Anterior, z Superior): a volume node's
+        (:func:`clinicalimaging.ijk_to_ras`). SimpleITK's origin and direction are in
+        LPS: a matrix built from them without negating the first two rows gives boxes
+        in the wrong place and cannot be told from a RAS one, so convert with
+        :func:`clinicalimaging.ijk_to_ras_from_sitk`. A SimpleITK image, a 3x3
+        direction matrix, or a matrix whose last row is not (0, 0, 0, 1) is refused.
     detector : Detector
+        From :func:`clinicalimaging.load_detector`.
     organs : str or sequence of str, optional
         Organs to report (names of the model's classes); default all.
     parameters : DetectParameters, optional
@@ -133,11 +184,18 @@ def detect_organs_in_array(image, ijk_to_ras, detector, *, organs=None, paramete
     -------
     list of OrganBox
         Sorted by the model's class order; organs below ``score_threshold`` left out.
+        Each box's corners are in RAS mm.
+
+    Raises
+    ------
+    InputError
+        Not a 3-D array with a 4x4 IJK-to-RAS matrix (see ``ijk_to_ras``), unknown organs.
     """
+    matrix = _check_geometry(image, ijk_to_ras)
     parameters = parameters or DetectParameters()
     wanted = select_organs(organs, detector.class_names)
     report(progress, 0.0, "Resampling the volume")
-    inputs, grid, _ = grid_input(image, ijk_to_ras, float(detector.metadata["pixel_mm"]),
+    inputs, grid, _ = grid_input(image, matrix, float(detector.metadata["pixel_mm"]),
                                  detector.metadata.get("modality", "auto"))
     views = parameters.view_names(extent_mm=inputs.shape[0] * float(detector.metadata["pixel_mm"]))
     per_view, grade_evidence = {}, {}

@@ -13,7 +13,9 @@ Per slice, with P matched default boxes (SSD, Liu et al. 2016):
 the sum divided by ``max(P, 1)``.
 """
 
-from keras import ops
+from .backend import import_keras
+
+ops = import_keras().ops
 
 #: Background boxes kept on a slice without any organ.
 EMPTY_SLICE_NEGATIVES = 16

@@ -21,10 +21,11 @@ logits (background first), grade logit, in the default-box order of
 precision.
 """
 
-import keras
-from keras import layers
-
+from .backend import import_keras
 from .boxes import OUTPUT_LAYER_CANDIDATES
+
+keras = import_keras()
+layers = keras.layers
 
 #: VGG16's blocks: (convolutions, channels at width 1), and the name of each block's last convolution.
 VGG16_BLOCKS = ((2, 64), (2, 128), (3, 256), (3, 512), (3, 512))

@@ -13,6 +13,7 @@ import zipfile
 from pathlib import Path
 
 from ..errors import InputError
+from .backend import import_keras
 
 METADATA_MEMBER = "clinicalimaging.json"
 MODEL_FILE_NAME = "organ-detector.keras"
@@ -79,8 +80,7 @@ def save_detector(model, metadata, path):
 
     A half-written file never has the final name.
     """
-    import keras
-
+    keras = import_keras()
     path = Path(path)
     partial = path.with_name(f".{path.stem}.partial.keras")
     try:
@@ -133,12 +133,7 @@ def load_detector(path):
         File missing or corrupt, or Keras missing.
     """
     metadata = read_metadata(path)
-    try:
-        import keras
-    except ImportError:
-        raise InputError("Organ detection needs Keras 3 and TensorFlow: install them with "
-                         "'pip install clinicalimaging[detect]' (in Slicer, the OrganDetect module installs "
-                         "them when you press Apply).") from None
+    keras = import_keras()
     try:
         model = keras.saving.load_model(path, compile=False)
     except Exception as error:  # Keras raises many types for a damaged archive

@@ -109,7 +109,16 @@ def labelled_volume(image_node, labels, label_names=None, *, lesion_names=()):
     Returns
     -------
     LabelledVolume
+
+    Raises
+    ------
+    InputError
+        A label map given as the image, an image given as the label map (or the two
+        swapped), or a label map without names.
     """
+    if not labels.IsA("vtkMRMLSegmentationNode"):  # swapped roles first: the message then names both
+        mrml.check_label_map(labels, image_node, label_name=labels.GetName(), image_name=image_node.GetName())
+    mrml.check_image(image_node, label_role="the labels")
     if labels.IsA("vtkMRMLSegmentationNode"):
         segmentation = labels.GetSegmentation()
         names = {index + 1: segmentation.GetNthSegment(index).GetName()

@@ -64,7 +64,12 @@ class TrainParameters(Parameters):
                                       help="Training slices drawn (with their augmentation) per epoch.")
     batch_size: int = parameter(8, minimum=1, maximum=256, help="Slices per training step.")
     learning_rate: float = parameter(3e-3, minimum=1e-6, maximum=1.0,
-                                     help="Adam's initial learning rate (cosine decay to 5 % over the run).")
+                                     help="Adam's initial learning rate when training from scratch (cosine decay "
+                                          "to 5 % over the run).")
+    fine_tune_learning_rate: float = parameter(3e-4, minimum=1e-6, maximum=1.0,
+                                               help="Adam's initial learning rate when fine-tuning a model (cosine "
+                                                    "decay to 5 % over the run): a tenth of the from-scratch rate, "
+                                                    "so that the model's weights are adjusted, not relearnt.")
     width: float = parameter(0.25, minimum=0.0625, maximum=1.0,
                              help="Width multiplier of the VGG16 backbone: 1 is VGG16's 64-512 channels.")
     pixel_mm: float = parameter(3.0, unit="mm", minimum=0.5, maximum=8.0,

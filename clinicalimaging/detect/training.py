@@ -7,7 +7,8 @@
    (:func:`.boxes.choose_output_layers`, :func:`.boxes.layer_box_sizes`). Fine-tuning
    (``init``) keeps the model's layers, boxes and classes.
 3. Keras fits the network on randomly drawn, augmented slices (:mod:`.sampling`) with
-   Adam and a cosine learning-rate decay, every random choice seeded.
+   Adam and a cosine learning-rate decay, every random choice seeded; fine-tuning
+   starts from a smaller rate (``fine_tune_learning_rate``) than training from scratch.
 """
 
 import dataclasses
@@ -17,6 +18,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..progress import report, subrange
+from .backend import import_keras
 from .boxes import (OUTPUT_LAYER_CANDIDATES, anchor_recall, choose_output_layers, default_boxes, kmeans_sizes,
                     layer_box_sizes, mean_best_iou)
 from .cases import UNKNOWN_CLASS, case_slice_boxes, grid_case
@@ -46,16 +48,8 @@ class TrainingResult:
     metadata: dict
 
 
-def box_layout(cases, clusters, seed):
-    """Output layers and default boxes from k-means (1 - IoU) over the training boxes' sizes.
-
-    Returns
-    -------
-    dict
-        ``output_layers``, ``strides``, ``box_sizes`` (per layer, list of [w, h] px),
-        ``kmeans_mean_iou`` and ``anchor_recall`` (fraction of training boxes whose best
-        default box has IoU > 0.5, boxes at the default boxes' positions).
-    """
+def training_box_sizes(cases):
+    """The sizes ``(N, 2)`` (w, h px) of every organ box of at least 2 px on every slice of every view of the cases."""
     sizes = []
     for case in cases:
         for view in VIEWS:
@@ -64,7 +58,47 @@ def box_layout(cases, clusters, seed):
                 boxes, _, _ = case_slice_boxes(view_slice(case.classes, view, index))
                 sizes.append(boxes[:, 2:] - boxes[:, :2])
     sizes = np.concatenate(sizes) if sizes else np.zeros((0, 2))
-    sizes = sizes[(sizes >= 2).all(axis=1)]
+    return sizes[(sizes >= 2).all(axis=1)]
+
+
+def default_box_recall(sizes, strides, box_sizes, seed):
+    """Fraction of training boxes whose best default box has IoU > 0.5, the boxes placed among the default boxes.
+
+    Parameters
+    ----------
+    sizes : ndarray, shape (N, 2)
+        Training box sizes (:func:`training_box_sizes`); at most 2000 of them, drawn
+        at random, are placed at random centres in the middle half of a 256-pixel slice.
+    strides, box_sizes
+        The output layers' strides and default-box sizes, as in a model's description.
+    seed : int
+
+    Returns
+    -------
+    float or None
+        None when there is no training box.
+    """
+    if not len(sizes):
+        return None
+    grid_size = 256
+    anchors = default_boxes([(grid_size // s, grid_size // s) for s in strides], strides, box_sizes)
+    rng = np.random.default_rng(seed)
+    sample = sizes[rng.choice(len(sizes), min(len(sizes), 2000), replace=False)]
+    centres = rng.uniform(grid_size * 0.25, grid_size * 0.75, (len(sample), 2))
+    placed = np.concatenate([centres - sample / 2, centres + sample / 2], axis=1)
+    return round(float(anchor_recall(placed, anchors)), 4)
+
+
+def box_layout(cases, clusters, seed):
+    """Output layers and default boxes from k-means (1 - IoU) over the training boxes' sizes.
+
+    Returns
+    -------
+    dict
+        ``output_layers``, ``strides``, ``box_sizes`` (per layer, list of [w, h] px),
+        ``kmeans_mean_iou`` and ``anchor_recall`` (:func:`default_box_recall`).
+    """
+    sizes = training_box_sizes(cases)
     if len(sizes) < clusters:
         raise InputError(f"The training labels give only {len(sizes)} organ boxes on all slices; at least "
                          f"{clusters} (--clusters) are needed. Give more or larger labelled volumes.")
@@ -74,21 +108,30 @@ def box_layout(cases, clusters, seed):
     layers = list(per_layer)
     box_sizes = [np.asarray(per_layer[name]).round(2).tolist() for name in layers]
     strides = [STRIDES[name] for name in layers]
-    grid_size = 256
-    anchors = default_boxes([(grid_size // s, grid_size // s) for s in strides], strides, box_sizes)
-    rng = np.random.default_rng(seed)
-    sample = sizes[rng.choice(len(sizes), min(len(sizes), 2000), replace=False)]
-    centres = rng.uniform(grid_size * 0.25, grid_size * 0.75, (len(sample), 2))
-    placed = np.concatenate([centres - sample / 2, centres + sample / 2], axis=1)
     return {"output_layers": layers, "strides": strides, "box_sizes": box_sizes,
             "kmeans_centroids": np.asarray(centroids).round(2).tolist(),
             "kmeans_mean_iou": round(float(mean_best_iou(sizes, centroids)), 4),
-            "anchor_recall": round(float(anchor_recall(placed, anchors)), 4)}
+            "anchor_recall": default_box_recall(sizes, strides, box_sizes, seed)}
+
+
+def inherited_box_layout(cases, init, seed):
+    """The output layers and default boxes of the model ``init``, with their recall on these cases' boxes.
+
+    Returns
+    -------
+    dict
+        As :func:`box_layout` without the k-means figures; ``anchor_recall`` is None
+        when the cases have no organ box.
+    """
+    layout = {key: init.metadata[key] for key in ("output_layers", "strides", "box_sizes")}
+    layout["anchor_recall"] = default_box_recall(training_box_sizes(cases), layout["strides"], layout["box_sizes"],
+                                                 seed)
+    return layout
 
 
 def _batches(cases, samples, anchors, parameters, swaps, seed):
     """A Keras dataset of augmented, matched training batches; batch ``b`` of epoch ``e`` is seeded by (seed, e, b)."""
-    import keras
+    keras = import_keras()
 
     class Slices(keras.utils.PyDataset):
         def __init__(self):
@@ -116,7 +159,7 @@ def _batches(cases, samples, anchors, parameters, swaps, seed):
 
 
 def _progress_callback(progress, epochs, steps):
-    import keras
+    keras = import_keras()
 
     class Progress(keras.callbacks.Callback):
         def __init__(self):
@@ -147,7 +190,8 @@ def train_detector(volumes, class_names, parameters=None, *, init=None, command=
         The organs to learn, TotalSegmentator names; ignored with ``init`` (its classes).
     parameters : TrainParameters, optional
     init : Detector, optional
-        A model to fine-tune; keeps its classes, output layers and default boxes.
+        A model to fine-tune; keeps its classes, output layers and default boxes, and
+        learns at ``parameters.fine_tune_learning_rate`` instead of ``learning_rate``.
     command : str
         The command line, saved in the model's description.
     progress : callable, optional
@@ -155,18 +199,15 @@ def train_detector(volumes, class_names, parameters=None, *, init=None, command=
     Returns
     -------
     TrainingResult
+
+    Raises
+    ------
+    InputError
+        No organ to learn, or too few organ boxes for the k-means (found before
+        this function loads Keras).
     """
-    import keras
-
-    from .device import configure_device
-    from .losses import detection_loss
-    from .model import build_detector
-    from .model_files import Detector
-
     parameters = parameters or TrainParameters()
     started = time.perf_counter()
-    device = configure_device()
-    keras.utils.set_random_seed(parameters.seed)
     if init is not None:
         class_names = init.class_names
         pixel_mm = float(init.metadata["pixel_mm"])
@@ -176,9 +217,22 @@ def train_detector(volumes, class_names, parameters=None, *, init=None, command=
         raise InputError("No organs to train; give --organs or label names that match the label maps.")
     report(progress, 0.0, "Resampling the training volumes")
     cases = [grid_case(volume, class_names, pixel_mm) for volume in volumes]
-    layout = box_layout(cases, parameters.clusters, parameters.seed) if init is None else \
-        {key: init.metadata[key] for key in ("output_layers", "strides", "box_sizes")}
+    if init is None:
+        layout = box_layout(cases, parameters.clusters, parameters.seed)
+        learning_rate = parameters.learning_rate
+    else:
+        layout = inherited_box_layout(cases, init, parameters.seed)
+        learning_rate = parameters.fine_tune_learning_rate
     report(progress, 0.05, "Building the network")
+    keras = import_keras()
+
+    from .device import configure_device
+    from .losses import detection_loss
+    from .model import build_detector
+    from .model_files import Detector
+
+    device = configure_device()
+    keras.utils.set_random_seed(parameters.seed)
     if init is None:
         model = build_detector(num_classes=len(class_names), output_layers=layout["output_layers"],
                                boxes_per_layer=[len(sizes) for sizes in layout["box_sizes"]], width=parameters.width)
@@ -191,7 +245,7 @@ def train_detector(volumes, class_names, parameters=None, *, init=None, command=
     samples = training_slices(cases, parameters.view_names(), rng)
     dataset = _batches(cases, samples, anchors, parameters, mirror_swaps(class_names, offset=1), parameters.seed)
     steps = len(dataset)
-    schedule = keras.optimizers.schedules.CosineDecay(parameters.learning_rate, parameters.epochs * steps, alpha=0.05)
+    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, parameters.epochs * steps, alpha=0.05)
     grade = parameters.grade_weight > 0 and any(volume.lesion_names for volume in volumes)
     model.compile(optimizer=keras.optimizers.Adam(schedule),
                   loss=detection_loss(len(class_names), negatives_per_positive=parameters.negatives_per_positive,
