@@ -7,6 +7,7 @@ package ``clinicalimaging`` (``clinicalimaging.segment``), which also runs outsi
 import logging
 import sys
 import time
+import warnings
 from typing import Optional, Union
 
 import vtk
@@ -27,7 +28,7 @@ from slicer.ScriptedLoadableModule import *
 from slicer.util import VTKObservationMixin
 
 from clinicalimaging import mrml
-from clinicalimaging.errors import Cancelled, InputError
+from clinicalimaging.errors import Cancelled, InputError, InputWarning
 from clinicalimaging.segment.nodes import LESION_SEGMENT, refine_volume, segment_volume, segmentation_results_table
 from clinicalimaging.segment.parameters import SegmentParameters
 from clinicalimaging.slicer_dependencies import ensure_requirements
@@ -230,7 +231,11 @@ class SelfPacedSegmentWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                                         if canRefine else _("Apply first, then select the scribbles"))
 
     def onApplyButton(self) -> None:
-        """Segment the lesion, then fill the results table; new output nodes are created when none is selected."""
+        """Segment the lesion, then fill the results table; new output nodes are created when none is selected.
+
+        Warnings about the outline (hard to tell from its surroundings, outside the body, likely in the wrong
+        coordinate system) are shown in a message box once the result is there.
+        """
         if not ensure_requirements(self.resourcePath("requirements.txt"), requester="SelfPacedSegment"):
             return
         parameterNode = self._parameterNode
@@ -249,8 +254,16 @@ class SelfPacedSegmentWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             )
             self._updateResultsTable()
 
-        run_with_progress(segmentAndMeasure, title=_("Self-Paced Segment"),
-                          failure_message=_("Failed to segment the lesion."))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", InputWarning)
+            run_with_progress(segmentAndMeasure, title=_("Self-Paced Segment"),
+                              failure_message=_("Failed to segment the lesion."))
+        for warning in caught:
+            if not issubclass(warning.category, InputWarning):  # the libraries' own: as Python would show them
+                warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
+        outlineWarnings = [str(warning.message) for warning in caught if issubclass(warning.category, InputWarning)]
+        if outlineWarnings:
+            slicer.util.warningDisplay("\n\n".join(outlineWarnings), windowTitle=_("Self-Paced Segment"))
 
     def _updateResultsTable(self) -> None:
         """Measure the output segmentation into the results table (Dice against the reference segment, if any)."""

@@ -73,7 +73,8 @@ def test_cli_segment_writes_a_segmentation_and_a_label_map_on_the_input_grid(tmp
     assert sitk.ReadImage(str(margin)).GetPixelID() == sitk.sitkFloat32
     assert (digest(source), digest(points)) == before
     assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
-        ["in.nrrd", "outline.mrk.json", *(path.name for path in (segmentation, labels, margin, rough))])
+        ["in.nrrd", "outline.mrk.json", *(path.name for path in (segmentation, labels, margin, rough)),
+         f"{labels.name}.provenance.json"])  # NIfTI has no header room for it
 
 
 def _not_markups(folder):
@@ -108,6 +109,18 @@ def _lesion_only_seeds(folder):
     return folder / "seeds.seg.nrrd"
 
 
+def _organ_boxes(folder):
+    """A markups file of ROI boxes, as 'clinicalimaging detect' writes: not an outline."""
+    scene = mrml.get_scene()
+    boxes = [scene.AddNewNodeByClass("vtkMRMLMarkupsROINode", name) for name in ("liver", "spleen")]
+    for box in boxes:
+        box.SetRadiusXYZ(20.0, 15.0, 30.0)
+    mrml.write_markups_list(boxes, folder / "organs.mrk.json")
+    for box in boxes:
+        scene.RemoveNode(box)
+    return folder / "organs.mrk.json"
+
+
 def _flat_roi(phantom):
     image = phantom.image.copy()
     image[1:] = 100.0  # only slice 0, far from the outline, has contrast
@@ -122,6 +135,7 @@ BAD_INPUTS = {
     "seeds segmentation without a background": ({}, None, lambda folder: ["--seeds", _lesion_only_seeds(folder)],
                                                 "no segment named 'background'"),
     "not markups": ({}, _not_markups, lambda folder: [], "markups"),
+    "organ boxes": ({}, _organ_boxes, lambda folder: [], "holds an ROI box (a Markups ROI, such as the organ boxes"),
     "no points": ({"points": lambda outline: outline[:0]}, None, lambda folder: [], "holds no points"),
     "two points": ({"points": lambda outline: outline[:2]}, None, lambda folder: [], "at least 3 points"),
     "points outside": ({"points": lambda outline: outline + [0, 0, 300]}, None, lambda folder: [],
@@ -180,7 +194,7 @@ def test_cli_segment_prints_the_lesion_size_and_writes_the_results_table(tmp_pat
     assert len(rows) == 1 and rows[0]["segment"] == "lesion"
     assert int(rows[0]["voxels"]) == voxels and float(rows[0]["volume_ml"]) == pytest.approx(volume_ml)
     assert sorted(path.name for path in tmp_path.iterdir()) == ["in.nrrd", "out.seg.nrrd", "outline.mrk.json",
-                                                                "results.csv"]
+                                                                "results.csv", "results.csv.provenance.json"]
 
 
 def test_cli_segment_takes_seeds_as_a_segmentation_and_enhances_first(tmp_path):

@@ -90,3 +90,53 @@ def test_points_file_must_be_json(tmp_path):
     path.write_text("1,2,3\n")
     with pytest.raises(InputError, match=".mrk.json"):
         mrml.read_markups(path)
+
+
+def _roi(name, centre):
+    """A Markups ROI box, as OrganDetect makes one per organ."""
+    roi = mrml.get_scene().AddNewNodeByClass("vtkMRMLMarkupsROINode", name)
+    roi.SetXYZ(*centre)
+    roi.SetRadiusXYZ(20.0, 15.0, 30.0)
+    return roi
+
+
+def test_an_roi_box_file_is_named_as_such_and_what_an_outline_is_is_said(tmp_path):
+    import slicer
+
+    boxes = [_roi("liver", (60.0, 20.0, -10.0)), _roi("spleen", (-70.0, 30.0, 0.0))]
+    path = tmp_path / "organs.mrk.json"
+    mrml.write_markups_list(boxes, path)  # as 'clinicalimaging detect' writes its organ boxes
+    for box in boxes:
+        box.GetScene().RemoveNode(box)
+    before = len(slicer.util.getNodesByClass("vtkMRMLMarkupsNode"))
+
+    with pytest.raises(InputError) as error:
+        mrml.read_markups(path)
+
+    message = str(error.value)
+    assert message.startswith(f"Outline file '{path}' holds an ROI box") and "not an outline" in message
+    assert "An outline is a closed curve, open curve or point list of at least 3 points" in message
+    assert "got 1" not in message
+    assert len(slicer.util.getNodesByClass("vtkMRMLMarkupsNode")) == before
+
+
+def test_a_line_is_not_an_outline_either(tmp_path):
+    line = mrml.get_scene().AddNewNodeByClass("vtkMRMLMarkupsLineNode", "ruler")
+    line.AddControlPoint(0.0, 0.0, 0.0)
+    line.AddControlPoint(10.0, 0.0, 0.0)
+    mrml.write_markups(line, tmp_path / "ruler.mrk.json")
+    line.GetScene().RemoveNode(line)
+
+    with pytest.raises(InputError, match="holds a markups Line, not an outline"):
+        mrml.read_markups(tmp_path / "ruler.mrk.json")
+
+
+def test_the_file_coordinate_system_is_kept_on_the_node(oblique_volume, tmp_path):
+    from clinicalimaging.mrml.markups import COORDINATE_SYSTEM_ATTRIBUTE
+
+    path = tmp_path / "outline.mrk.json"
+    mrml.write_markups(mrml.markups_from_points([[1.0, 2.0, 3.0], [2.0, 5.0, 7.0], [1.0, 9.0, 1.0]], oblique_volume),
+                       path)
+
+    assert mrml.read_markups(path).GetAttribute(COORDINATE_SYSTEM_ATTRIBUTE) == "LPS"
+

@@ -155,6 +155,15 @@ def test_bad_nodes_raise_input_error_and_leave_outputs_alone(case):
     assert output.GetSegmentation().GetNumberOfSegments() == 0
 
 
+def test_an_roi_box_is_not_taken_for_an_outline(case):
+    _, volume, _, _, _ = case
+    box = volume.GetScene().AddNewNodeByClass("vtkMRMLMarkupsROINode", "liver")
+    box.SetRadiusXYZ(20.0, 15.0, 30.0)
+    with pytest.raises(InputError, match="Markups 'liver' holds an ROI box .*, not an outline. An outline is"):
+        segment_volume(volume, box)
+    volume.GetScene().RemoveNode(box)
+
+
 def test_a_single_slice_is_rejected_with_a_clear_error(case):
     phantom, volume, _, points, _ = case
     k = int(round(points[0, 0]))

@@ -15,7 +15,10 @@ Arrays are in MRML's KJI order (``array[k, j, i]``: slice, row, column), ``spaci
 is in mm in the same order, and outline points are continuous voxel coordinates
 ``(k, j, i)``: the voxel ``[k, j, i]`` covers ``[k - 0.5, k + 0.5)`` and so on. The
 paper's sizes stay in pixels, as in the paper, whatever the pixel spacing; their
-parameter names end in ``_px``. Method notes: docs/segmentation.md#roi-and-lesion-mask.
+parameter names end in ``_px``. Messages about a slice name it ``slice k``, or as a
+``slice_name(k)`` argument says (node-level callers name the input file's slices,
+:class:`clinicalimaging.segment.nodes.SliceNames`). Method notes:
+docs/segmentation.md#roi-and-lesion-mask.
 """
 
 import dataclasses
@@ -144,7 +147,7 @@ def outline_roi(points_kji, shape, spacing, *, margin_px=20, margin_z_mm=5.0):
                   touches_border=bool(np.any(requested_start <= 0) or np.any(requested_stop >= np.array(shape))))
 
 
-def outline_mask(points_kji, shape):
+def outline_mask(points_kji, shape, *, slice_name=None):
     """The manual region: the outline polygon filled on each slice that holds outline points.
 
     Points are grouped by slice (``k`` rounded to the nearest slice) and, on each
@@ -159,6 +162,8 @@ def outline_mask(points_kji, shape):
         Outline points in continuous voxel coordinates (k, j, i), in drawing order.
     shape : tuple of 3 int
         Image shape (K, J, I).
+    slice_name : callable, optional
+        ``slice_name(k) -> str``: how messages name slice ``k``; default ``"slice k"``.
 
     Returns
     -------
@@ -173,22 +178,23 @@ def outline_mask(points_kji, shape):
     """
     shape = _check_shape(shape)
     points = _check_points(points_kji, shape)
+    slice_name = slice_name or array_slice_name
     slice_of_point = _voxel_indices(points, shape)[:, 0]
     counts = {int(k): int(np.count_nonzero(slice_of_point == k)) for k in np.unique(slice_of_point)}
     short = {k: count for k, count in counts.items() if count < 3}
     if short:
-        listing = ", ".join(f"slice {k}: {count}" for k, count in short.items())
+        listing = ", ".join(f"{slice_name(k)}: {count}" for k, count in short.items())
         raise InputError(f"Each outline needs at least 3 points on its slice; got {listing} point(s). Draw each "
                          "outline on a single slice (in a slice view aligned with the volume: 'Rotate to volume "
                          "plane') or remove the stray points.")
     mask = np.zeros(shape, np.uint8)
     for k in counts:
-        mask[k] = _polygon_mask(points[slice_of_point == k, 1:], shape[1:], k)
+        mask[k] = _polygon_mask(points[slice_of_point == k, 1:], shape[1:], slice_name(k))
     return mask
 
 
 def refine_lesion_mask(image, points_kji, spacing, *, margin_px=20, margin_z_mm=5.0, radius_px=5, tolerance_px=2,
-                       lesion_is_bright=None, progress=None):
+                       lesion_is_bright=None, slice_name=None, progress=None):
     """The paper's lesion mask from outline points: Otsu, largest component, morphology, manual-or-processed rule.
 
     On every slice holding an outline (:func:`outline_mask`), in 2-D as in the paper,
@@ -240,6 +246,9 @@ def refine_lesion_mask(image, points_kji, spacing, *, margin_px=20, margin_z_mm=
     lesion_is_bright : bool, optional
         Whether the lesion is brighter than its surroundings; ``None`` decides per
         slice from the image (step 1).
+    slice_name : callable, optional
+        ``slice_name(k) -> str``: how progress and messages name slice ``k``; default
+        ``"slice k"``.
     progress : callable, optional
         ``progress(fraction, message)``; may raise :class:`~clinicalimaging.Cancelled`.
 
@@ -264,14 +273,15 @@ def refine_lesion_mask(image, points_kji, spacing, *, margin_px=20, margin_z_mm=
         if not (isinstance(value, (int, np.integer)) and value >= 0):
             raise InputError(f"{name} must be a whole number of pixels >= 0; got {value!r}.")
     roi = outline_roi(points_kji, image.shape, spacing, margin_px=margin_px, margin_z_mm=margin_z_mm)
-    manual = outline_mask(points_kji, image.shape)
+    slice_name = slice_name or array_slice_name
+    manual = outline_mask(points_kji, image.shape, slice_name=slice_name)
     in_plane = roi.slices[1:]
     outlined = np.flatnonzero(manual.any(axis=(1, 2)))
     mask = np.zeros(image.shape, np.uint8)
     records = []
     for count, k in enumerate(outlined):
-        report(progress, count / len(outlined), f"Refining the lesion outline on slice {k}")
-        region, record = _refine_slice(image[k][in_plane], manual[k][in_plane].astype(bool), int(k),
+        report(progress, count / len(outlined), f"Refining the lesion outline on {slice_name(k)}")
+        region, record = _refine_slice(image[k][in_plane], manual[k][in_plane].astype(bool), int(k), slice_name(k),
                                        radius_px=radius_px, tolerance_px=tolerance_px,
                                        lesion_is_bright=lesion_is_bright)
         mask[k][in_plane] = region
@@ -377,11 +387,11 @@ def deaugment_labels(labels, transform, *, mirror_swaps=None, axes=(-2, -1)):
     return _swap_labels(deaugment(labels, transform, axes=axes), transform, mirror_swaps)
 
 
-def _refine_slice(image, manual, k, *, radius_px, tolerance_px, lesion_is_bright):
-    """Steps 1 to 4 of :func:`refine_lesion_mask` on one slice's ROI: (kept region as uint8, SliceRefinement)."""
+def _refine_slice(image, manual, k, name, *, radius_px, tolerance_px, lesion_is_bright):
+    """Steps 1 to 4 of :func:`refine_lesion_mask` on slice ``k``'s ROI, ``name`` in messages: (kept region, record)."""
     values = image.astype(np.float64)
     if values.min() == values.max():
-        raise InputError(f"The image is constant ({values.flat[0]:g}) inside the region of interest on slice {k}: "
+        raise InputError(f"The image is constant ({values.flat[0]:g}) inside the region of interest on {name}: "
                          "Otsu thresholding needs contrast. Check that the outline was drawn on the right volume "
                          "and slice.")
     otsu = sitk.OtsuThresholdImageFilter()
@@ -440,12 +450,15 @@ def _dilate(mask, radius_px):
     return sitk.GetArrayFromImage(dilated).astype(bool)
 
 
-def _polygon_mask(polygon_ji, plane_shape, k):
-    """Pixels of a (J, I) plane inside the closed polygon (m, 2) of (j, i) vertices or crossed by its edges."""
+def _polygon_mask(polygon_ji, plane_shape, name):
+    """Pixels of a (J, I) plane inside the closed polygon (m, 2) of (j, i) vertices or crossed by its edges.
+
+    ``name`` names the slice in the message about a polygon without area.
+    """
     closed = np.vstack([polygon_ji, polygon_ji[:1]])
     area = 0.5 * abs(np.sum(closed[:-1, 0] * closed[1:, 1] - closed[1:, 0] * closed[:-1, 1]))  # shoelace formula
     if area < 1.0:
-        raise InputError(f"The outline on slice {k} encloses no area ({area:.2g} px²): its points coincide or lie "
+        raise InputError(f"The outline on {name} encloses no area ({area:.2g} px²): its points coincide or lie "
                          "on a line. Draw the outline around the lesion.")
     low = np.clip(np.floor(closed.min(axis=0)).astype(int), 0, None)
     high = np.minimum(np.ceil(closed.max(axis=0)).astype(int) + 1, plane_shape)
@@ -459,6 +472,11 @@ def _polygon_mask(polygon_ji, plane_shape, k):
         pixels = np.clip(np.floor(samples + 0.5).astype(int), 0, np.array(plane_shape) - 1)
         mask[pixels[:, 0], pixels[:, 1]] = True
     return mask
+
+
+def array_slice_name(k):
+    """The default ``slice_name``: slice ``k`` of an array is ``"slice k"`` in messages."""
+    return f"slice {k}"
 
 
 def _check_shape(shape):

@@ -84,3 +84,49 @@ def _check_no_gap(folder, slices):
                          f"between instance {slices[first][1]} at {positions[first]:.2f} mm and instance "
                          f"{slices[first + 1][1]} at {positions[first + 1]:.2f} mm along the slice normal (slices "
                          f"elsewhere {usual:.2f} mm apart). Copy or export the whole series again.")
+
+
+def slice_instance_numbers(node):
+    """The DICOM instance number (0020,0013) of each slice of a volume read from the files of a DICOM series.
+
+    Each file is matched to the node's slice at its position along the slice normal,
+    so the numbers follow the node's k axis whatever order the files were listed or
+    read in.
+
+    Parameters
+    ----------
+    node : vtkMRMLVolumeNode
+        Read from a DICOM series (its storage node lists the files, one per slice),
+        e.g. by :func:`~clinicalimaging.mrml.read_volume` or Slicer's DICOM module.
+
+    Returns
+    -------
+    list of int or None
+        The instance number of slice ``k`` of the node's array at index ``k``; None
+        for a volume not read from single-slice DICOM files (a volume file, a
+        computed volume) or whose files' positions do not match its slices.
+    """
+    from .volumes import ijk_to_ras
+
+    storage = node.GetStorageNode()
+    slices = node.GetImageData().GetDimensions()[2] if node.GetImageData() is not None else 0
+    if storage is None or not storage.IsA("vtkMRMLVolumeArchetypeStorageNode") \
+            or storage.GetNumberOfFileNames() != slices or slices == 0:
+        return None
+    headers = [_dicom_header(storage.GetNthFileName(index)) for index in range(slices)]
+    if any(header is None or header[1] is None for header in headers):
+        return None
+    matrix = ijk_to_ras(node)
+    step = matrix[:3, 2] * [-1.0, -1.0, 1.0]  # the k axis in LPS, DICOM's patient coordinates
+    first = matrix[:3, 3] * [-1.0, -1.0, 1.0]
+    length = float(np.linalg.norm(step))
+    positions = np.array([header[1] for header in headers])  # along the file's own normal: +-1 times along k
+    for sign in (1.0, -1.0):
+        k = (sign * positions - first @ step / length) / length
+        nearest = np.rint(k).astype(int)
+        if np.allclose(k, nearest, atol=0.25) and sorted(nearest) == list(range(slices)):
+            numbers = [0] * slices
+            for index, header in zip(nearest, headers):
+                numbers[index] = header[2]
+            return numbers
+    return None

@@ -11,11 +11,19 @@ from .scene import _quiet_vtk, get_scene
 from .volumes import ijk_to_ras
 
 
+#: Markups classes that hold an outline: open and closed curves (a closed curve is a curve) and point lists.
+OUTLINE_CLASSES = ("vtkMRMLMarkupsCurveNode", "vtkMRMLMarkupsFiducialNode")
+#: Node attribute set by :func:`read_markups`: the ``coordinateSystem`` its file declared (``"LPS"`` or ``"RAS"``).
+COORDINATE_SYSTEM_ATTRIBUTE = "clinicalimaging.coordinateSystem"
+
+
 def read_markups(path):
     """Read a Slicer markups file (``.mrk.json``: point list, open or closed curve) into a node.
 
     The node is added to :func:`get_scene` (``slicer.mrmlScene`` inside Slicer), the
-    scene the markups logic works on.
+    scene the markups logic works on. The file's ``coordinateSystem`` (``"LPS"`` when
+    absent) is kept in the node attribute :data:`COORDINATE_SYSTEM_ATTRIBUTE`, so that
+    messages can quote positions as the file writes them.
 
     Parameters
     ----------
@@ -29,23 +37,57 @@ def read_markups(path):
     Raises
     ------
     InputError
-        Missing, empty or non-markups file, or a markups node without points. Nothing
-        is left in the scene then.
+        Missing, empty or non-markups file, markups that are not an outline (an ROI
+        box, a line, an angle, a plane: :func:`check_outline_node`), or a markups node
+        without points. Nothing is left in the scene then.
     """
-    import slicer
-
     path = _check_markups_file(path, "Outline file", "the outline")
-    get_scene()  # standalone: creates the scene and its markups logic
-    with _quiet_vtk():
-        node_id = slicer.modules.markups.logic().LoadMarkups(str(path))
-    node = slicer.mrmlScene.GetNodeByID(node_id) if node_id else None
-    if node is None:
+    loaded = _load_markups(path)
+    if not loaded:
         raise InputError(f"Outline file '{path}' is not a readable Slicer markups file (.mrk.json). Save the "
                          "outline from Slicer's Markups module (point list or closed curve).")
+    node = loaded[0]
+    try:
+        check_outline_node(node, f"Outline file '{path}'")
+    except InputError:
+        for other in loaded:
+            _remove_node(other)
+        raise
     if node.GetNumberOfControlPoints() == 0:
-        slicer.mrmlScene.RemoveNode(node)
+        _remove_node(node)
         raise InputError(f"Outline file '{path}' holds no points; place the outline points and save it again.")
+    entries = _markups_entries(path)
+    system = entries[0].get("coordinateSystem") if entries and isinstance(entries[0], dict) else None
+    node.SetAttribute(COORDINATE_SYSTEM_ATTRIBUTE, str(system or "LPS").upper())
     return node
+
+
+def check_outline_node(node, source=None):
+    """Refuse a markups node that is not an outline: an outline is a curve or a point list.
+
+    Parameters
+    ----------
+    node : vtkMRMLMarkupsNode
+    source : str, optional
+        How the message names where the node came from (e.g. ``"Outline file 'x.mrk.json'"``);
+        default the node's name.
+
+    Raises
+    ------
+    InputError
+        An ROI box (such as the organ boxes ``clinicalimaging detect`` writes), a line,
+        an angle or a plane, with what an outline is.
+    """
+    if any(node.IsA(name) for name in OUTLINE_CLASSES):
+        return
+    source = source or f"Markups '{node.GetName()}'"
+    if node.IsA("vtkMRMLMarkupsROINode"):
+        kind = "an ROI box (a Markups ROI, such as the organ boxes 'clinicalimaging detect' writes)"
+    else:
+        kind = f"a markups {node.GetTypeDisplayName()}"
+    raise InputError(f"{source} holds {kind}, not an outline. An outline is a closed curve, open curve or point "
+                     "list of at least 3 points placed around the lesion's border on each outlined slice; draw one "
+                     "with Slicer's Markups module and save it as .mrk.json.")
 
 
 def points_kji(markups_node, volume_node):
@@ -204,23 +246,15 @@ def read_markups_list(path, *, scene=None):
         Missing, empty or non-markups file, or entries that could not be read.
         Nothing is left in the scene then.
     """
-    import slicer
-
     path = _check_markups_file(path, "Markups file", "the markups")
-    try:
-        entries = json.loads(path.read_text(encoding="utf-8")).get("markups")
-    except (UnicodeDecodeError, json.JSONDecodeError, AttributeError):
-        entries = None
-    if not isinstance(entries, list):
+    entries = _markups_entries(path)
+    if entries is None:
         raise InputError(f"Markups file '{path}' is not a Slicer markups file (.mrk.json with a \"markups\" list). "
                          "Save the markups from Slicer's Markups module.")
     if not entries:
         return []
     logic_scene = get_scene()
-    before = {node.GetID() for node in slicer.util.getNodesByClass("vtkMRMLMarkupsNode")}
-    with _quiet_vtk():
-        slicer.modules.markups.logic().LoadMarkups(str(path))
-    loaded = [node for node in slicer.util.getNodesByClass("vtkMRMLMarkupsNode") if node.GetID() not in before]
+    loaded = _load_markups(path)
     if len(loaded) != len(entries):
         for node in loaded:
             _remove_node(node)
@@ -239,6 +273,26 @@ def read_markups_list(path, *, scene=None):
         _remove_node(node)
         copies.append(copy)
     return copies
+
+
+def _markups_entries(path):
+    """The ``"markups"`` list of a markups file, or None when the file is no JSON object with such a list."""
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8")).get("markups")
+    except (UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+        return None
+    return entries if isinstance(entries, list) else None
+
+
+def _load_markups(path):
+    """Every markups node Slicer's markups logic loads from ``path`` into :func:`get_scene`, in the file's order."""
+    import slicer
+
+    get_scene()  # standalone: creates the scene and its markups logic
+    before = {node.GetID() for node in slicer.util.getNodesByClass("vtkMRMLMarkupsNode")}
+    with _quiet_vtk():
+        slicer.modules.markups.logic().LoadMarkups(str(path))
+    return [node for node in slicer.util.getNodesByClass("vtkMRMLMarkupsNode") if node.GetID() not in before]
 
 
 def _remove_node(node):

@@ -36,7 +36,7 @@ later without starting again (:mod:`.refine`).
 import numpy as np
 
 from ..errors import InputError
-from ..preprocess import outline_mask, refine_lesion_mask
+from ..preprocess import array_slice_name, outline_mask, refine_lesion_mask
 from ..progress import report, subrange
 from ..validation import as_scalar_volume, check_spacing
 from .band import BandState, classify_band
@@ -62,7 +62,7 @@ THICK_SLICE_SIGMAS = 3.5
 
 
 def segment_lesion(image, points_kji, spacing=(1.0, 1.0, 1.0), parameters: SegmentParameters = None, *,
-                   seeds=None, progress=None) -> SegmentResult:
+                   seeds=None, slice_name=None, progress=None) -> SegmentResult:
     """Segment one lesion outlined by a few points.
 
     Parameters
@@ -79,6 +79,10 @@ def segment_lesion(image, points_kji, spacing=(1.0, 1.0, 1.0), parameters: Segme
         Scribbles: :data:`LESION_SEED` (1) marks lesion, :data:`BACKGROUND_SEED` (2)
         background; 0 unmarked. They join the training voxels and override the
         result where they are.
+    slice_name : callable, optional
+        ``slice_name(k) -> str``: how progress and messages name slice ``k`` of
+        ``image`` (default ``"slice k"``); node-level callers name the input file's
+        slices (:class:`~.nodes.SliceNames`).
     progress : callable, optional
         ``progress(fraction, message)``; may raise :class:`~clinicalimaging.Cancelled`.
 
@@ -97,12 +101,13 @@ def segment_lesion(image, points_kji, spacing=(1.0, 1.0, 1.0), parameters: Segme
     seeds = check_seeds(seeds, volume.shape)
     factors = working_factors(points_kji, spacing)
     if factors == (1, 1, 1):
-        state = _classification_state(volume, points_kji, spacing, parameters, progress)
+        state = _classification_state(volume, points_kji, spacing, parameters, progress, slice_name=slice_name)
     else:
         # A large structure on fine voxels: the chain runs on the working grid (:mod:`.multiresolution`).
         state = _classification_state(block_mean(volume, factors), coarse_points(points_kji, factors),
                                       tuple(s * f for s, f in zip(spacing, factors)), parameters, progress,
-                                      factors=factors, input_shape=volume.shape)
+                                      factors=factors, input_shape=volume.shape,
+                                      slice_name=_working_slice_name(points_kji, factors, slice_name))
     scribbles = None if seeds is None else state.scribbles_on_grid(seeds)
     band = classify_band(state.band, parameters, scribbles=scribbles, progress=subrange(progress, 0.25, 1.0))
     result = state.result(band, seeds)
@@ -110,11 +115,12 @@ def segment_lesion(image, points_kji, spacing=(1.0, 1.0, 1.0), parameters: Segme
     return result
 
 
-def _classification_state(volume, points_kji, spacing, parameters, progress, *, factors=(1, 1, 1), input_shape=None):
+def _classification_state(volume, points_kji, spacing, parameters, progress, *, factors=(1, 1, 1), input_shape=None,
+                          slice_name=None):
     """Steps 1-3 of the chain on one grid: the :class:`.result.SegmentState` the classification stage starts from.
 
     ``factors`` and ``input_shape`` say how the grid was made from the input's (see
-    :class:`.result.SegmentState`).
+    :class:`.result.SegmentState`); ``slice_name`` names this grid's slices.
     """
     target_spacing = isotropic_spacing(spacing)
     slices = (volume.shape[0] - 1) * round(spacing[0] / target_spacing) + 1
@@ -125,7 +131,8 @@ def _classification_state(volume, points_kji, spacing, parameters, progress, *, 
     report(progress, 0.0, "Preprocessing the outline")
     initial, details = refine_lesion_mask(volume, points_kji, spacing, margin_px=parameters.roi_padding_px,
                                           margin_z_mm=roi_margin_z_mm(points_kji, spacing, parameters),
-                                          radius_px=parameters.disk_radius_px, progress=subrange(progress, 0.0, 0.1))
+                                          radius_px=parameters.disk_radius_px, slice_name=slice_name,
+                                          progress=subrange(progress, 0.0, 0.1))
     roi = details.roi
     crop = volume[roi.slices].astype(np.float32)
     image_iso, spacing_iso = resample_image_z(crop, spacing, target_spacing)
@@ -150,6 +157,26 @@ def _classification_state(volume, points_kji, spacing, parameters, progress, *, 
     return SegmentState(BandState(image_iso, spacing_iso, distance, half_width, initial_iso.astype(bool),
                                    np.argwhere(initial_iso).mean(axis=0)),
                         roi, crop.shape, spacing, volume.shape, parameters, rough_iso, initial, factors, input_shape)
+
+
+def _working_slice_name(points_kji, factors, slice_name):
+    """Names of the working grid's slices for messages: the input slices whose outline points fall in each.
+
+    A working slice without outline points (messages name only outlined slices) is
+    named after the first input slice it averages.
+    """
+    slice_name = slice_name or array_slice_name
+    points = np.asarray(points_kji, dtype=np.float64)
+    if points.ndim != 2 or points.shape[1] != 3 or not np.all(np.isfinite(points)):
+        return slice_name  # refine_lesion_mask reports the bad points
+    fine = np.floor(points[:, 0] + 0.5).astype(int)
+    coarse = np.floor(coarse_points(points, factors)[:, 0] + 0.5).astype(int)
+    inputs = {int(k): sorted(set(fine[coarse == k].tolist())) for k in np.unique(coarse)}
+
+    def name(k):
+        return " and ".join(slice_name(fine_k) for fine_k in inputs.get(int(k), [int(k) * factors[0]]))
+
+    return name
 
 
 def threshold_sigmas(spacing):

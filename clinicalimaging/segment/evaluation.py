@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..metrics import dice, hausdorff_95
-from ..preprocess import refine_lesion_mask
+from ..preprocess import array_slice_name, refine_lesion_mask
 from ..progress import report, subrange
 from ..text_tables import format_rows
 from ..validation import as_binary_mask, as_scalar_volume, check_spacing
@@ -37,7 +37,7 @@ _SEGMENTATION_COLUMNS = (
 )
 
 
-def simulate_outline(lesion_mask, *, count=12, seed=0, slices=1):
+def simulate_outline(lesion_mask, *, count=12, seed=0, slices=1, slice_name=None):
     """Outline points a clinician might click around a lesion on its largest axial slice (and a few more).
 
     On each chosen slice ``k``, ``count`` rays leave the lesion's centroid on that
@@ -63,6 +63,8 @@ def simulate_outline(lesion_mask, *, count=12, seed=0, slices=1):
         Number of outlined slices, at least 1: the largest slice (most lesion pixels)
         and the others of :func:`outlined_slices`, spread over the lesion's extent as
         a clinician outlining a few representative slices would.
+    slice_name : callable, optional
+        ``slice_name(k) -> str``: how messages name slice ``k``; default ``"slice k"``.
 
     Returns
     -------
@@ -83,7 +85,8 @@ def simulate_outline(lesion_mask, *, count=12, seed=0, slices=1):
     if mask.ndim == 2:
         mask = mask[np.newaxis]
     offset = np.random.default_rng(seed).uniform(0.0, 2.0 * math.pi / count)
-    points = [_outline_slice(mask[k], k, count, offset) for k in outlined_slices(mask, slices)]
+    slice_name = slice_name or array_slice_name
+    points = [_outline_slice(mask[k], k, count, offset, slice_name(k)) for k in outlined_slices(mask, slices)]
     # A lesion cut by the image edge: keep the points on the edge, not a rounding error beyond it.
     return np.clip(np.concatenate(points), -0.5, np.array(mask.shape) - 0.5)
 
@@ -119,8 +122,8 @@ def outlined_slices(lesion_mask, slices=1):
     return sorted(set(chosen))
 
 
-def _outline_slice(plane, k, count, offset):
-    """The ray-exit points (k, j, i) of :func:`simulate_outline` on one slice ``plane`` (J, I)."""
+def _outline_slice(plane, k, count, offset, name):
+    """The ray-exit points (k, j, i) of :func:`simulate_outline` on slice ``k``, ``plane`` (J, I); ``name`` names it."""
     centre = np.argwhere(plane).mean(axis=0)
     steps = np.arange(0.0, float(np.hypot(*plane.shape)), _RAY_STEP_PX)
     points = []
@@ -132,12 +135,13 @@ def _outline_slice(plane, k, count, offset):
         if hits.size:
             points.append((k, *_exit_point(centre, direction, pixels[hits[-1]])))
     if len(points) < 3:
-        raise InputError(f"Only {len(points)} of {count} rays from the lesion's centroid on slice {k} met the "
+        raise InputError(f"Only {len(points)} of {count} rays from the lesion's centroid on {name} met the "
                          "lesion; it is too scattered to outline.")
     return np.array(points, dtype=np.float64)
 
 
-def compare_segmentations(image, lesion_mask, spacing, *, points=None, parameters=None, progress=None):
+def compare_segmentations(image, lesion_mask, spacing, *, points=None, parameters=None, slice_name=None,
+                          progress=None):
     """Segment a lesion with every method from one simulated outline and measure each against the reference.
 
     Rows, in order:
@@ -166,6 +170,9 @@ def compare_segmentations(image, lesion_mask, spacing, *, points=None, parameter
     parameters : SegmentParameters or dict, optional
         Parameters of the self-paced row (default ``SegmentParameters()``); the other
         rows share its margins, disk radius and seed.
+    slice_name : callable, optional
+        ``slice_name(k) -> str``: how progress and messages name slice ``k``; default
+        ``"slice k"``.
     progress : callable, optional
         ``progress(fraction, message)``; may raise :class:`~clinicalimaging.Cancelled`.
 
@@ -193,7 +200,8 @@ def compare_segmentations(image, lesion_mask, spacing, *, points=None, parameter
     if reference.shape != volume.shape:
         raise InputError(f"The reference lesion mask (shape {reference.shape}) does not match the image (shape "
                          f"{volume.shape}): resample it onto the image grid first.")
-    points = simulate_outline(reference, seed=parameters.seed) if points is None else np.asarray(points, float)
+    points = simulate_outline(reference, seed=parameters.seed, slice_name=slice_name) if points is None \
+        else np.asarray(points, float)
 
     level_set_done = []
     default_progress = subrange(progress, 0.45, 0.85)
@@ -205,11 +213,12 @@ def compare_segmentations(image, lesion_mask, spacing, *, points=None, parameter
 
     report(progress, 0.0, "Preprocessing")
     preprocessed = _Run(refine_lesion_mask, volume, points, spacing, margin_px=parameters.roi_padding_px,
-                        radius_px=parameters.disk_radius_px)
+                        radius_px=parameters.disk_radius_px, slice_name=slice_name)
     report(progress, 0.05, "Plain SVM")
     plain = _Run(segment_lesion, volume, points, spacing, parameters.replace(classifier="svm"),
-                 progress=subrange(progress, 0.05, 0.45))
-    default = _Run(segment_lesion, volume, points, spacing, parameters, progress=timed_progress)
+                 slice_name=slice_name, progress=subrange(progress, 0.05, 0.45))
+    default = _Run(segment_lesion, volume, points, spacing, parameters, slice_name=slice_name,
+                   progress=timed_progress)
     report(progress, 0.85, "Grow from seeds")
     grown = _Run(growcut_segment, volume, points, spacing)
     level_set_seconds = level_set_done[0] - default.started if level_set_done else default.seconds

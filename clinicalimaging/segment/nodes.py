@@ -1,15 +1,17 @@
 """Node-level lesion segmentation: a volume node and an outline markups node in, a segmentation node out."""
 
+import warnings
 from collections import OrderedDict
 
 import numpy as np
 
 from .. import mrml
 from ..enhance.core import fractional_enhance
-from ..errors import InputError
+from ..errors import InputError, InputWarning
 from ..metrics import dice
 from ..progress import subrange
 from .core import segment_lesion
+from .outline_check import check_outline
 from .refine import refine_lesion
 from .result import BACKGROUND_SEED, LESION_SEED
 from .parameters import SegmentParameters
@@ -40,8 +42,13 @@ def segment_volume(input_node, outline_node, output_segmentation=None, parameter
     input_node : vtkMRMLScalarVolumeNode
         Never modified. A parent transform is not supported (harden it first).
     outline_node : vtkMRMLMarkupsNode
-        The outline: a closed curve or point list with at least 3 control points
-        on each outlined slice (world coordinates, parent transforms applied).
+        The outline: a closed curve, open curve or point list with at least 3
+        control points on each outlined slice (world coordinates, parent transforms
+        applied). It is checked first (:mod:`.outline_check`): points outside the
+        volume or off its slices are refused, and an outline hard to tell from its
+        surroundings, in the background or whose mirror image (x and y negated: the
+        other coordinate system) fits far better gives an
+        :class:`~clinicalimaging.errors.InputWarning` once the segmentation is done.
     output_segmentation : vtkMRMLSegmentationNode, optional
         Receives the segment ``"lesion"`` (other segments are kept); a new node named
         ``<input>_segmentation`` is added to the input's scene when omitted.
@@ -78,7 +85,16 @@ def segment_volume(input_node, outline_node, output_segmentation=None, parameter
     ------
     InputError
         Bad nodes, outline or seeds; a volume with too few slices (see
-        :data:`~.core.MINIMUM_SLICES`).
+        :data:`~.core.MINIMUM_SLICES`). Messages name slices by the input file's
+        slice index (and a DICOM series' instance number,
+        :class:`SliceNames`), as do the progress messages. When the
+        segmentation fails on an outline that looked misplaced, the message says
+        that first.
+
+    Warns
+    -----
+    InputWarning
+        The outline looks misplaced (see ``outline_node``); the result is written.
     """
     if isinstance(parameters, dict):
         parameters = SegmentParameters.from_dict(parameters)
@@ -92,15 +108,28 @@ def segment_volume(input_node, outline_node, output_segmentation=None, parameter
     if input_node.GetTransformNodeID():
         raise InputError(f"Input volume '{input_node.GetName()}' is under a transform; harden the transform "
                          "(Transforms module) before segmenting.")
+    mrml.check_outline_node(outline_node)
     image = mrml.array_from_volume(input_node)
     spacing = mrml.spacing_kji(input_node)
-    seeds = None if seeds_node is None else _seeds_on_grid(seeds_node, input_node, image.shape)
+    slice_names = SliceNames(input_node)
     outline = mrml.points_kji(outline_node, input_node)
+    findings = check_outline(image, outline, spacing, mrml.ijk_to_ras(input_node), slice_name=slice_names,
+                             coordinate_system=outline_node.GetAttribute(mrml.COORDINATE_SYSTEM_ATTRIBUTE))
+    seeds = None if seeds_node is None else _seeds_on_grid(seeds_node, input_node, image.shape)
     if enhance_first:
         image = fractional_enhance(image, spacing, progress=subrange(progress, 0.0, ENHANCE_PROGRESS_SHARE)).enhanced
         progress = subrange(progress, ENHANCE_PROGRESS_SHARE, 1.0)
-    result = segment_lesion(image, outline, spacing, parameters, seeds=seeds, progress=progress)
-    return _write_result(result, input_node, output_segmentation, parameters, margin_map_node, rough_node)
+    try:
+        result = segment_lesion(image, outline, spacing, parameters, seeds=seeds, slice_name=slice_names,
+                                progress=progress)
+    except InputError as error:
+        if not findings:
+            raise
+        raise InputError(f"{' '.join(findings)} The segmentation failed: {error}") from None
+    output = _write_result(result, input_node, output_segmentation, parameters, margin_map_node, rough_node)
+    for message in findings:
+        warnings.warn(message, InputWarning, stacklevel=2)
+    return output
 
 
 def refine_volume(input_node, output_segmentation, seeds_node, *, margin_map_node=None, progress=None):
@@ -142,6 +171,69 @@ def refine_volume(input_node, output_segmentation, seeds_node, *, margin_map_nod
     seeds = _seeds_on_grid(seeds_node, input_node, mrml.array_from_volume(input_node).shape)
     result = refine_lesion(kept[1], seeds, progress=progress)
     return _write_result(result, input_node, output_segmentation, result.state.parameters, margin_map_node, None)
+
+
+class SliceNames:
+    """The names of a volume node's slices as the user sees them in the input file and in every output.
+
+    A left-handed file is read with its k axis reversed and its outputs are written
+    back in the file's own voxel order, so messages name the file's slice index
+    (:func:`clinicalimaging.mrml.file_slice_index`), never the node's internal ``k``.
+    The files of a DICOM series are named and numbered freely, so there the instance
+    number (0020,0013) of the slice is named as well.
+
+    Call it with a slice index ``k`` of the node's array: ``names(k)`` is
+    ``"slice 16"`` or ``"slice 16 (DICOM instance 9)"``; it is the ``slice_name``
+    argument of the array-level functions (e.g. :func:`~.core.segment_lesion`).
+
+    Parameters
+    ----------
+    volume_node : vtkMRMLVolumeNode
+        The input volume; the DICOM headers are read on the first name that needs them.
+    """
+
+    def __init__(self, volume_node):
+        self._node = volume_node
+        self._instances = None
+        self._instances_read = False
+
+    def __call__(self, k):
+        instance = self.instance(k)
+        return f"slice {self.file_index(k)}" + ("" if instance is None else f" (DICOM instance {instance})")
+
+    def file_index(self, k):
+        """The slice index in the volume's file of slice ``k`` of the node's array."""
+        return mrml.file_slice_index(self._node, int(k))
+
+    def instance(self, k):
+        """The DICOM instance number of slice ``k``; None for a volume not read from a DICOM series."""
+        if not self._instances_read:
+            self._instances, self._instances_read = mrml.slice_instance_numbers(self._node), True
+        return None if self._instances is None else self._instances[int(k)]
+
+    def span(self, ks):
+        """``"slice 12 (file slice indices)"`` or ``"slices 12 to 17 (file slice indices)"`` for the slices ``ks``.
+
+        For a DICOM series the first and last slice's instance numbers follow:
+        ``"slices 12 to 17 (file slice indices; DICOM instances 13 to 18)"``.
+        """
+        ks = sorted(ks, key=self.file_index)
+        first, last = ks[0], ks[-1]
+        indices = f"slice {self.file_index(first)}" if self.file_index(first) == self.file_index(last) \
+            else f"slices {self.file_index(first)} to {self.file_index(last)}"
+        if self.instance(first) is None:
+            return f"{indices} (file slice indices)"
+        instances = f"instance {self.instance(first)}" if first == last \
+            else f"instances {self.instance(first)} to {self.instance(last)}"
+        return f"{indices} (file slice indices; DICOM {instances})"
+
+    def listing(self, ks):
+        """``"12, 16 (file slice indices)"`` for the slices ``ks``, DICOM instance numbers added for a series."""
+        ks = sorted(set(int(k) for k in ks), key=self.file_index)
+        text = ", ".join(str(self.file_index(k)) for k in ks)
+        if self.instance(ks[0]) is None:
+            return f"{text} (file slice indices)"
+        return f"{text} (file slice indices; DICOM instances {', '.join(str(self.instance(k)) for k in ks)})"
 
 
 def _write_result(result, input_node, output_segmentation, parameters, margin_map_node, rough_node):
