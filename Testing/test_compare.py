@@ -194,7 +194,8 @@ def test_compare_enhancements_on_a_phantom(small_phantom):
     assert rows[1]["cnr_ratio"] == pytest.approx(rows[1]["cnr"] / rows[0]["cnr"])
     assert rows[-1]["cnr"] != rows[-2]["cnr"]  # the two fractional modes really differ
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
-    assert len(format_table(rows).splitlines()) == len(METHODS) + 1
+    lines = format_table(rows).splitlines()  # this lesion barely stands out of its ring: some methods lose it
+    assert len(lines) == len(METHODS) + 2 and lines[-1].startswith("contrast lost") and "CLAHE -" in lines[-1]
 
 
 def test_compare_enhancements_stops_on_cancel_and_rejects_a_wrong_mask(small_phantom):
@@ -236,3 +237,16 @@ def test_compare_enhancements_on_real_breast_mri(shared_data):
     assert [row["method"] for row in rows] == METHODS
     assert all(math.isfinite(value) and value >= 0 for row in rows for key, value in row.items() if key != "method")
     assert rows[0]["cnr"] > 2.0  # the lesion is visible in the original
+
+
+def test_the_table_names_the_methods_that_lost_the_lesions_contrast():
+    def row(method, lesion_mean):
+        return {"method": method, "cnr": 1.0, "cnr_ratio": 1.0, "cnr_pooled": 1.0, "noise_std": 10.0,
+                "edge_sharpness": 0.3, "lesion_mean": lesion_mean, "background_mean": 100.0}
+
+    rows = [row("original", 150.0), row("flattened", 110.0), row("inverted", 60.0), row("sharpened", 140.0)]
+    lines = format_table(rows).splitlines()
+    assert len(lines) == len(rows) + 2
+    assert lines[-1].startswith("contrast lost (below 50% of the original's lesion contrast")
+    assert lines[-1].endswith(": flattened 0.2x, inverted -0.8x")
+    assert len(format_table([rows[0], rows[3]]).splitlines()) == 3

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from clinicalimaging.enhance.baselines import curvature_anisotropic_diffusion
-from clinicalimaging.enhance.sweep import SWEEPS, format_sweep, read_off, sweep_enhancements, sweep_figure, sweep_table
+from clinicalimaging.enhance.sweep import (SWEEPS, SweepPoint, format_sweep, read_off, sweep_enhancements, sweep_figure,
+                                          sweep_table)
 from clinicalimaging.errors import InputError
 from clinicalimaging.phantom import make_phantom
 
@@ -21,20 +22,20 @@ def curves():
 
 def test_every_curve_starts_at_the_original_and_has_one_point_per_strength(curves):
     for name, curve in curves.items():
-        assert curve[0] == (0.0, 1.0, 1.0)
-        assert [strength for strength, _, _ in curve[1:]] == list(SWEEPS[name].strengths)
+        assert curve[0] == SweepPoint(0.0, 1.0, 1.0, 1.0)
+        assert [point.strength for point in curve[1:]] == list(SWEEPS[name].strengths)
         assert all(math.isfinite(value) for point in curve for value in point)
 
 
 def test_sharpening_trades_cnr_for_sharpness_and_diffusion_the_other_way(curves):
-    _, sharpness, cnr = map(np.array, zip(*curves["unsharp mask"]))
+    _, sharpness, cnr, _ = map(np.array, zip(*curves["unsharp mask"]))
     assert np.all(np.diff(sharpness) > 0) and np.all(np.diff(cnr) < 0)
-    _, sharpness, cnr = map(np.array, zip(*curves["curvature anisotropic diffusion"]))
+    _, sharpness, cnr, _ = map(np.array, zip(*curves["curvature anisotropic diffusion"]))
     assert sharpness[-1] < 1.0 < cnr[-1]
 
 
 def test_read_off_interpolates_between_the_bracketing_runs_and_says_never():
-    curve = [(0.0, 1.0, 1.0), (1.0, 1.2, 0.9), (2.0, 1.4, 0.7)]
+    curve = [SweepPoint(0.0, 1.0, 1.0, 1.0), SweepPoint(1.0, 1.2, 0.9, 1.0), SweepPoint(2.0, 1.4, 0.7, 1.0)]
     assert read_off(curve, 0.3) == pytest.approx(0.8)
     assert read_off(curve, 0.1) == pytest.approx(0.95)
     assert math.isnan(read_off(curve, 0.5))

@@ -12,6 +12,10 @@ box (each with the halo its filter needs) and the cost of both follows the lesio
 not the volume. The fractional runs filter the whole volume: their grey-level
 range and, in adaptive mode, their fractal-dimension thresholds are the volume's.
 Node level: :func:`clinicalimaging.enhance.nodes.comparison_table`.
+
+The background ring is the whole ring unless ``ring_range`` limits it;
+:func:`default_ring_range` gives the command line's default, the soft-tissue ring
+on a CT.
 """
 
 import dataclasses
@@ -25,6 +29,7 @@ from ..text_tables import format_rows
 from ..validation import as_scalar_volume, check_spacing, on_image_grid
 from .baselines import BASELINES
 from .core import fractional_enhance
+from .order_map import CT_AIR_HU, holds_air_in_hu
 from .parameters import EnhanceParameters
 
 #: Columns of :func:`format_table`: row key, header, width, number format.
@@ -37,6 +42,14 @@ _TEXT_COLUMNS = (
 )
 # Share of the progress bar taken by the baselines; the two fractional runs split the rest.
 _BASELINE_SHARE = 0.2
+#: Least share of the original's lesion contrast (lesion mean - ring mean) a result keeps for its edge sharpness,
+#: which divides by that contrast, to describe the edge: below half, the division alone at least doubles it.
+CONTRAST_KEPT = 0.5
+#: The background ring's soft-tissue window on a CT, in HU: without air, bone and most fat.
+CT_RING_RANGE = (-150.0, 250.0)
+#: Least share of the ring's voxels the soft-tissue window keeps for it to be a CT's default; a lesion surrounded by
+#: other tissue (e.g. lung) keeps its whole ring.
+CT_RING_SHARE = 0.5
 
 
 def compare_enhancements(image, lesion_mask, spacing, *, parameters=None, ring_range=None, progress=None):
@@ -57,7 +70,8 @@ def compare_enhancements(image, lesion_mask, spacing, *, parameters=None, ring_r
     ring_range : (float, float), optional
         Measure the background ring only on voxels whose original grey value lies
         in this range (:func:`~clinicalimaging.metrics.limit_background`; for CT
-        e.g. ``(-150, 250)`` HU). Default: the whole ring.
+        :data:`CT_RING_RANGE`, which :func:`default_ring_range` chooses on a CT).
+        Default: the whole ring.
     progress : callable, optional
         ``progress(fraction, message)``, at least once per slice of every
         baseline; may raise :class:`~clinicalimaging.Cancelled`.
@@ -98,6 +112,47 @@ def compare_enhancements(image, lesion_mask, spacing, *, parameters=None, ring_r
         rows.append(_row(name, lesion.measure(result.enhanced[box], name), lesion.original))
     report(progress, 1.0, "Comparison done")
     return rows
+
+
+def default_ring_range(image, lesion_mask, spacing):
+    """The background ring to measure when none is asked for: soft tissue on a CT, else the whole ring.
+
+    A CT in HU holds air: its minimum grey value is at or below
+    :data:`~.order_map.CT_AIR_HU` (air is -1000 HU, padding outside the scan lower
+    still), which MR, PET and CT not rescaled to HU never reach. On a CT the ring
+    around an organ also holds air, fat and bone, whose spread is not noise, so the
+    ring keeps only :data:`CT_RING_RANGE`, unless that leaves less than
+    :data:`CT_RING_SHARE` of it.
+
+    Parameters
+    ----------
+    image, lesion_mask, spacing
+        As for :func:`compare_enhancements`.
+
+    Returns
+    -------
+    ring_range : (float, float) or None
+        ``ring_range`` for :func:`compare_enhancements` and
+        :func:`~.sweep.sweep_enhancements`; None for the whole ring.
+    reason : str
+        Which ring and why, in one line.
+
+    Raises
+    ------
+    InputError
+        As for :func:`compare_enhancements`.
+    """
+    lesion = MeasuredLesion.of(image, lesion_mask, spacing)
+    minimum = float(lesion.volume.min())
+    if not holds_air_in_hu(minimum):
+        return None, f"whole (not a CT in HU: the image's minimum {minimum:g} is above {CT_AIR_HU:g})"
+    low, high = CT_RING_RANGE
+    ring = lesion.volume[lesion.box][lesion.regions.background]
+    share = np.count_nonzero((ring >= low) & (ring <= high)) / ring.size
+    window = f"soft tissue {low:g}..{high:g} HU"
+    if share < CT_RING_SHARE:
+        return None, f"whole (a CT, but only {share:.0%} of the ring is {window})"
+    return CT_RING_RANGE, f"{window}, {share:.0%} of the ring (a CT: the image reaches {minimum:g} HU)"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -143,14 +198,41 @@ def format_table(rows):
     Parameters
     ----------
     rows : list of dict
-        Rows of :func:`compare_enhancements`.
+        Rows of :func:`compare_enhancements`, the original's first.
 
     Returns
     -------
     str
-        A header line and one line per method, without a trailing newline.
+        A header line and one line per method, then, when a method keeps less
+        than :data:`CONTRAST_KEPT` of the original's lesion contrast, one line
+        naming those methods; without a trailing newline.
     """
-    return format_rows(rows, _TEXT_COLUMNS)
+    lost = [f"{row['method']} {contrast:.4g}x" for row in rows[1:]
+            if not (contrast := contrast_ratio(row, rows[0])) >= CONTRAST_KEPT]
+    note = [f"contrast lost (below {CONTRAST_KEPT:.0%} of the original's lesion contrast, which edge sharpness "
+            f"divides by): {', '.join(lost)}"] if lost else []
+    return "\n".join([format_rows(rows, _TEXT_COLUMNS), *note])
+
+
+def contrast_ratio(metrics, original):
+    """A result's lesion contrast over the original's.
+
+    Parameters
+    ----------
+    metrics, original : dict
+        :func:`~clinicalimaging.metrics.enhancement_metrics` (or rows of
+        :func:`compare_enhancements`) of the result and of the original.
+
+    Returns
+    -------
+    float
+        ``(lesion mean - ring mean)`` of the result over the original's: 1 for the
+        same contrast, negative when the result inverts it, NaN when the original
+        has none.
+    """
+    reference = original["lesion_mean"] - original["background_mean"]
+    return ratio((metrics["lesion_mean"] - metrics["background_mean"]) * math.copysign(1.0, reference),
+                 abs(reference))
 
 
 def finite(enhanced, method):
