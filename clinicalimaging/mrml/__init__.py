@@ -21,10 +21,11 @@ geometry), ``roles`` (image or label map: the right kind of input), ``images``
 (SimpleITK), ``labels``, ``segmentations``, ``tables``, ``markups``. Import the names from here.
 """
 
-from .images import sitk_image_from_volume, volume_from_sitk_image
+from .images import ijk_to_ras_from_sitk, sitk_image_from_volume, volume_from_sitk_image
 from .labels import label_mask_like, label_values_text, labels_like, set_label_names
-from .markups import (markups_from_points, points_kji, read_markups, read_markups_list, write_markups,
-                      write_markups_list)
+from .dicom import slice_instance_numbers
+from .markups import (COORDINATE_SYSTEM_ATTRIBUTE, check_outline_node, markups_from_points, points_kji, read_markups,
+                      read_markups_list, write_markups, write_markups_list)
 from .paths import (OUTPUT_EXTENSIONS, VOLUME_EXTENSIONS, check_output_path, check_outputs, replaced_outputs,
                     staged_outputs, temporary_folder)
 from .scene import get_scene
@@ -43,10 +44,11 @@ __all__ = [
     "read_volume", "write_volume", "file_slice_index", "file_is_compressed",
     "check_volume_nodes", "array_from_volume", "voxels_of_volume", "empty_voxels_like", "spacing_kji", "ijk_to_ras",
     "volume_from_array", "new_volume_like", "in_file_order",
-    "sitk_image_from_volume", "volume_from_sitk_image",
+    "sitk_image_from_volume", "volume_from_sitk_image", "ijk_to_ras_from_sitk",
     "set_label_names", "label_mask_like", "labels_like", "label_values_text",
     "check_image", "check_label_map", "check_label_inside", "looks_like_label_map",
     "segment_mask", "segmentation_from_mask", "labelmap_from_segment", "read_segmentation", "write_segmentation",
     "table_from_rows", "write_table",
     "read_markups", "points_kji", "markups_from_points", "write_markups", "read_markups_list", "write_markups_list",
+    "check_outline_node", "COORDINATE_SYSTEM_ATTRIBUTE", "slice_instance_numbers",
 ]

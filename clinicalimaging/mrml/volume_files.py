@@ -6,7 +6,7 @@ import numpy as np
 
 from ..errors import InputError
 from .dicom import _dicom_files
-from .images import _ijk_to_ras_from_sitk
+from .images import ijk_to_ras_from_sitk
 from .nifti_size import check_nifti_complete
 from .paths import VOLUME_EXTENSIONS, _extension, check_output_path, write_node
 from .scene import _quiet_vtk, get_scene
@@ -174,7 +174,7 @@ def _file_slice_axis(path):
     reader = sitk.ImageFileReader()
     reader.SetFileName(str(path))
     reader.ReadImageInformation()
-    return _ijk_to_ras_from_sitk(reader)[:3, 2]
+    return ijk_to_ras_from_sitk(reader)[:3, 2]
 
 
 def file_slice_index(node, k):
