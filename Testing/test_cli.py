@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
+from clinicalimaging import mrml
 from clinicalimaging.cli import build_parser, parameters_from_arguments
 from clinicalimaging.demo import DEMO_FILES
 from clinicalimaging.enhance.parameters import EnhanceParameters
@@ -94,7 +95,8 @@ def test_cli_enhance_writes_outputs_with_input_geometry(tmp_path):
     assert input_array.min() <= output_array.min() and output_array.max() <= input_array.max()
     assert not np.array_equal(input_array, output_array)
     assert digest(source) == before
-    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(["in.nrrd", *(p.name for p in outputs)])
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
+        ["in.nrrd", *(p.name for p in outputs), "out.nii.gz.provenance.json"])  # NIfTI keeps it beside
 
 
 def test_cli_enhance_output_is_compressed_as_the_input(tmp_path):
@@ -326,7 +328,8 @@ def test_cli_evaluate_enhancement_on_a_phantom(tmp_path):
     result, methods = _evaluate(image, label, tmp_path, "--label-value", phantom.lesion_label)
 
     assert len(set(methods)) == TABLE_METHODS
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["comparison.csv", "image.nrrd", "label.nrrd"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["comparison.csv", "comparison.csv.provenance.json",
+                                                               "image.nrrd", "label.nrrd"]
 
 
 def test_cli_evaluate_enhancement_sweep_writes_the_read_off_table_and_the_plot(tmp_path):
@@ -351,7 +354,7 @@ def test_cli_evaluate_enhancement_ring_range_limits_the_noise_region(tmp_path):
     label = write_image(tmp_path / "label.nrrd", phantom.labels)
     low, high = np.percentile(phantom.image[phantom.labels == 2], [20, 80])  # the liver around the lesion
     tables = {}
-    for name, extra in (("whole", ()), ("soft", ("--ring-range", low, high))):
+    for name, extra in (("whole", ("--whole-ring",)), ("soft", ("--ring-range", low, high))):
         tables[name] = tmp_path / f"{name}.csv"
         result = run_cli("evaluate-enhancement", image, label, "--label-value", phantom.lesion_label,
                          "--table", tables[name], *extra)
@@ -388,8 +391,22 @@ def test_cli_evaluate_enhancement_refuses_to_merge_the_labels_of_a_multi_label_m
     result = run_cli("evaluate-enhancement", image, label, "--table", tmp_path / "t.csv")
 
     assert_clean_input_error(result)
-    assert f"holds {len(values)} labels ({', '.join(map(str, values))})" in result.stderr
+    assert f"holds {len(values)} labels ({mrml.label_values_text(values)})" in result.stderr
     assert "--label-value" in result.stderr
+
+
+def test_every_label_value_is_listed_with_runs_compressed(tmp_path):
+    labels = np.zeros((4, 40, 40), np.uint8)
+    values = [*range(1, 26), 30, 40, 41, 42]  # more than the 20 a message used to show
+    for index, value in enumerate(values):
+        labels[index % 4, index, :] = value
+    image = write_image(tmp_path / "image.nrrd", np.random.default_rng(0).normal(100, 20, labels.shape))
+    label = write_image(tmp_path / "label.nrrd", labels)
+
+    result = run_cli("evaluate-enhancement", image, label)
+
+    assert_clean_input_error(result)
+    assert f"holds {len(values)} labels (1-25, 30, 40-42)" in result.stderr
     assert not (tmp_path / "t.csv").exists()
 
 
@@ -461,7 +478,8 @@ def test_upper_case_output_names_are_written_in_the_format_they_name(tmp_path, n
     else:
         result = run_cli("enhance", source, output, "--quiet")
         assert result.returncode == 0 and result.stderr == "", result.stderr
-    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(["in.nrrd", name])
+    sidecars = [f"{name}.provenance.json"] if ".NII" in name else []
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(["in.nrrd", name, *sidecars])
     assert_same_geometry(sitk.ReadImage(str(output)), sitk.ReadImage(str(source)))
 
 

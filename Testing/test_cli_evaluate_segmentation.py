@@ -56,7 +56,7 @@ def test_cli_evaluate_segmentation_on_a_phantom_writes_outline_and_table(tmp_pat
     assert inside.any(axis=0).all() and (~inside).any(axis=0).all()
     assert f"outline: {OUTLINE_POINTS} points on slice(s) {k} (file slice indices) in" in result.stdout
     assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
-        ["image.nrrd", "label.nrrd", "outline.mrk.json", "comparison.csv"])
+        ["image.nrrd", "label.nrrd", "outline.mrk.json", "comparison.csv", "comparison.csv.provenance.json"])
 
 
 def test_cli_evaluate_segmentation_of_one_component_outlined_on_two_slices(tmp_path):
@@ -133,4 +133,4 @@ def test_cli_evaluate_segmentation_on_breast1(shared_data, tmp_path):
     dice = {row["method"]: float(row["dice"]) for row in rows}
     assert all(0.0 <= value <= 1.0 for value in dice.values()), dice
     assert dice["self-paced SVM"] >= 0.7, dice
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["breast1.csv"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["breast1.csv", "breast1.csv.provenance.json"]

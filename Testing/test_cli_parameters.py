@@ -133,3 +133,11 @@ def test_every_float_parameter_refuses_nan_and_infinity_in_python():
             for value in (float("nan"), float("inf"), -float("inf")):
                 with pytest.raises(ParameterError, match=field["name"]):
                     stage.from_dict({field["name"]: value})
+
+
+def test_ring_range_refuses_nan(tmp_path, capsys):
+    source = phantom_file(tmp_path / "in.nrrd")
+
+    status, _, err = _main(capsys, "evaluate-enhancement", source, source, "--ring-range", "nan", "250")
+
+    assert status == 2 and "--ring-range: must be a finite number" in err and len(err.splitlines()) == 1

@@ -46,7 +46,7 @@ def test_figure_states_what_it_shows(ct_phantom):
     shown = texts(figure)
     title = figure.get_suptitle()
     k = int(round(np.argwhere(ct_phantom.labels == LESION_LABEL)[:, 0].mean()))
-    for words in ("CT phantom", "fractional enhancement", "paper mode", "strength 0.5", f"slice {k + 1} of 10"):
+    for words in ("CT phantom", "fractional enhancement", "paper mode", "strength 0.5", f"slice {k} (file slice index, 0 to 9"):
         assert words in title
     assert f"lesion, label {LESION_LABEL}" in shown
     assert [text for text in shown if text.startswith("CT number (HU); window 400 / level 50 HU")] == [

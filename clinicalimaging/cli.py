@@ -4,7 +4,7 @@
 
     clinicalimaging enhance INPUT OUTPUT [--order-map FILE] [--fractal-map FILE] [options]
     clinicalimaging evaluate-enhancement IMAGE LABEL [--label-value N] [--sweep [--plot OUT.png]]
-        [--ring-range LOW HIGH] [--table OUT.csv] [options]
+        [--ring-range LOW HIGH | --whole-ring] [--table OUT.csv] [options]
     clinicalimaging segment INPUT OUTPUT --outline OUTLINE.mrk.json [--seeds FILE] [--enhance-first]
         [--margin-map FILE] [--rough FILE] [--table OUT.csv] [options]
     clinicalimaging evaluate-segmentation IMAGE LABEL [--label-value N] [--component N]
@@ -38,18 +38,21 @@ handler (Slicer's own handling stays as it is)::
 
 import argparse
 import contextlib
+import functools
 import signal
 import sys
 import traceback
+import warnings
 from pathlib import Path
 
 import numpy as np
 
-from . import __version__, launch
+from . import __version__, launch, provenance
 from .detect.commands import add_commands as add_detection_commands
 from .enhance.parameters import EnhanceParameters
-from .errors import Cancelled, InputError
+from .errors import Cancelled, InputError, InputWarning
 from .library_output import show_library_output
+from .mrml.paths import replaced_outputs
 from .parameters import ParameterError, describe, summary
 from .progress import report, subrange
 from .segment.parameters import SegmentParameters
@@ -126,6 +129,12 @@ def _destination(cls, name):
     return f"{cls.__name__}.{name}"
 
 
+def given_options(cls, arguments):
+    """The fields of a parameter dataclass whose options were given on the command line (a set of field names)."""
+    return {field["name"] for field in describe(cls)
+            if getattr(arguments, _destination(cls, field["name"]), None) is not None}
+
+
 def stage_parameters_from_arguments(cls, arguments):
     """The stage parameters: the ``--parameters`` JSON file, then the options given on the command line.
 
@@ -151,8 +160,8 @@ def stage_parameters_from_arguments(cls, arguments):
         defaults = cls()
         in_file = {name for name, value in base.to_dict().items() if value != getattr(defaults, name)}
     parameters = parameters_from_arguments(cls, arguments, base=base)
-    parameters.check_given(field["name"] for field in describe(cls)
-                           if getattr(arguments, _destination(cls, field["name"]), None) is not None)
+    provenance.note_parameters(parameters)
+    parameters.check_given(given_options(cls, arguments))
     try:
         parameters.check_given(in_file)
     except ParameterError as error:
@@ -277,36 +286,44 @@ def _is_segmentation_file(path):
 
 
 def _lesion_summary(mask, volume_node):
-    """``lesion: <mL>, <voxels>, slices a to b`` with the slice indices of the volume's file."""
+    """``lesion: <mL>, <voxels>, slices a to b`` with the slice indices of the volume's file (and DICOM instances)."""
     from . import mrml
+    from .segment.nodes import SliceNames
 
     voxels = int(mask.sum())
     volume_ml = voxels * float(np.prod(mrml.spacing_kji(volume_node))) / 1000.0
     if not voxels:
         return "lesion: empty (0 voxels); check the outline and the seeds"
-    slices = sorted(mrml.file_slice_index(volume_node, k) for k in np.flatnonzero(mask.any(axis=(1, 2))))
-    span = f"slice {slices[0]}" if slices[0] == slices[-1] else f"slices {slices[0]} to {slices[-1]}"
-    return f"lesion: {volume_ml:.2f} mL, {voxels} voxels, {span} (file slice indices)"
+    span = SliceNames(volume_node).span(np.flatnonzero(mask.any(axis=(1, 2))))
+    return f"lesion: {volume_ml:.2f} mL, {voxels} voxels, {span}"
 
 
 def _lesion_mask(arguments, image_node, label_node):
-    """The lesion of the reference label map on the image's grid; several labels need ``--label-value``."""
+    """The lesion of the reference label map on the image's grid; several labels need ``--label-value``.
+
+    Image and label map swapped, an image as the label map or a label map as the image,
+    and a label map of another scan are refused (a label half outside the image is said).
+    """
     from . import mrml
 
+    mrml.check_label_map(label_node, image_node, label_name=arguments.label, image_name=arguments.image)
+    mrml.check_image(image_node, label_role="LABEL")
     if arguments.label_value is None:
         values = np.unique(mrml.array_from_volume(label_node))
         values = values[values != 0]
         if len(values) > 1:
-            listed = ", ".join(str(value) for value in values[:20]) + (", ..." if len(values) > 20 else "")
+            listed = mrml.label_values_text(values)
             raise InputError(f"Label map '{arguments.label}' holds {len(values)} labels ({listed}); choose the "
                              f"lesion's with --label-value N (e.g. --label-value {values[0]}).")
-    return mrml.label_mask_like(label_node, image_node, arguments.label_value)
+    mask = mrml.label_mask_like(label_node, image_node, arguments.label_value)
+    mrml.check_label_inside(label_node, mask, image_node, label_value=arguments.label_value)
+    return mask
 
 
 def _run_evaluate_enhancement(arguments, progress):
-    """The comparison table (or with ``--sweep`` the strength sweep), as text."""
+    """The background ring used, then the comparison table (or with ``--sweep`` the strength sweep), as text."""
     from . import mrml
-    from .enhance.compare import compare_enhancements, format_table
+    from .enhance.compare import compare_enhancements, default_ring_range, format_table
     from .enhance.sweep import format_sweep, sweep_enhancements, sweep_figure, sweep_table
 
     parameters = stage_parameters_from_arguments(EnhanceParameters, arguments)
@@ -320,21 +337,32 @@ def _run_evaluate_enhancement(arguments, progress):
     label_node = mrml.read_volume(arguments.label, labelmap=True)
     lesion_mask = _lesion_mask(arguments, image_node, label_node)
     image, spacing = mrml.array_from_volume(image_node), mrml.spacing_kji(image_node)
+    if arguments.whole_ring:
+        ring_range, ring = None, "whole (--whole-ring)"
+    elif arguments.ring_range is not None:
+        ring_range = tuple(arguments.ring_range)
+        ring = "{:g}..{:g} (--ring-range)".format(*ring_range)
+    else:
+        ring_range, ring = default_ring_range(image, lesion_mask, spacing)
+        ring += "; --whole-ring for all of it" if ring_range else "; --ring-range LOW HIGH limits it"
+    ring_label = "whole" if ring_range is None else "{:g}..{:g}".format(*ring_range)
     if arguments.sweep:
-        curves = sweep_enhancements(image, lesion_mask, spacing, parameters=parameters,
-                                    ring_range=arguments.ring_range, progress=subrange(progress, 0.05, 1.0))
+        curves = sweep_enhancements(image, lesion_mask, spacing, parameters=parameters, ring_range=ring_range,
+                                    progress=subrange(progress, 0.05, 1.0))
         rows, text, name = sweep_table(curves), format_sweep(curves), "enhancement sweep"
     else:
-        rows = compare_enhancements(image, lesion_mask, spacing, parameters=parameters,
-                                    ring_range=arguments.ring_range, progress=subrange(progress, 0.05, 1.0))
+        rows = compare_enhancements(image, lesion_mask, spacing, parameters=parameters, ring_range=ring_range,
+                                    progress=subrange(progress, 0.05, 1.0))
         text, name = format_table(rows), "enhancement comparison"
     if outputs:
         with mrml.staged_outputs([path for path, _ in outputs]) as staged:
             if arguments.table is not None:
-                mrml.write_table(mrml.table_from_rows(rows, name=name), staged[Path(arguments.table)])
+                mrml.write_table(mrml.table_from_rows([{**row, "background_ring": ring_label} for row in rows],
+                                                      name=name), staged[Path(arguments.table)])
             if arguments.plot is not None:
-                sweep_figure(curves, title=Path(arguments.image).name).savefig(staged[Path(arguments.plot)])
-    return text
+                sweep_figure(curves, title=f"{Path(arguments.image).name}, background ring: {ring_label}").savefig(
+                    staged[Path(arguments.plot)])
+    return f"background ring: {ring}\n{text}"
 
 
 def _run_evaluate_segmentation(arguments, progress):
@@ -342,6 +370,7 @@ def _run_evaluate_segmentation(arguments, progress):
     from . import mrml
     from .segment.evaluation import compare_segmentations, format_segmentation_table, simulate_outline
     from .segment.postprocess import largest_component
+    from .segment.nodes import SliceNames
 
     parameters = stage_parameters_from_arguments(SegmentParameters, arguments)
     outputs = [(path, kind) for path, kind in ((arguments.outline_out, "markups"), (arguments.table, "table"))
@@ -353,10 +382,12 @@ def _run_evaluate_segmentation(arguments, progress):
     lesion_mask = _lesion_mask(arguments, image_node, label_node)
     if arguments.component:
         lesion_mask = largest_component(lesion_mask, arguments.component)
+    slice_names = SliceNames(image_node)
     # The clinician's outline goes through a real .mrk.json, as a user's would (the seed is the comparison's);
     # a closed curve lies in one plane, so outlines on several slices go as a point list.
     outline = mrml.markups_from_points(
-        simulate_outline(lesion_mask, count=_OUTLINE_POINTS, seed=parameters.seed, slices=arguments.outline_slices),
+        simulate_outline(lesion_mask, count=_OUTLINE_POINTS, seed=parameters.seed, slices=arguments.outline_slices,
+                         slice_name=slice_names),
         image_node, closed=arguments.outline_slices == 1)
     with mrml.staged_outputs([path for path, _ in outputs]) as staged, mrml.temporary_folder() as folder:
         outline_path = folder / "outline.mrk.json" if arguments.outline_out is None \
@@ -364,16 +395,15 @@ def _run_evaluate_segmentation(arguments, progress):
         mrml.write_markups(outline, outline_path)
         points = mrml.points_kji(mrml.read_markups(outline_path), image_node)
         rows = compare_segmentations(mrml.array_from_volume(image_node), lesion_mask, mrml.spacing_kji(image_node),
-                                     points=points, parameters=parameters, progress=subrange(progress, 0.05, 1.0))
+                                     points=points, parameters=parameters, slice_name=slice_names,
+                                     progress=subrange(progress, 0.05, 1.0))
         if arguments.table is not None:
             mrml.write_table(mrml.table_from_rows(rows, name="segmentation comparison"),
                              staged[Path(arguments.table)])
     text = [format_segmentation_table(rows)]
     if arguments.outline_out is not None and not arguments.quiet:
-        outlined = ", ".join(str(k) for k in sorted({mrml.file_slice_index(image_node, round(k))
-                                                     for k in points[:, 0]}))
-        text.append(f"outline: {len(points)} points on slice(s) {outlined} (file slice indices) in "
-                    f"{arguments.outline_out}")
+        outlined = slice_names.listing(np.floor(points[:, 0] + 0.5).astype(int))
+        text.append(f"outline: {len(points)} points on slice(s) {outlined} in {arguments.outline_out}")
     return "\n".join(text)
 
 
@@ -406,6 +436,17 @@ class Parser(argparse.ArgumentParser):
     def error(self, message):
         self.exit(EXIT_INPUT_ERROR, f"{PROGRAM}: error: {message[:1].upper()}{message[1:]}. "
                                     f"Run '{self.prog} --help' for the usage.\n")
+
+
+def _finite_number(text):
+    """An argparse type: a finite number (NaN and infinities are refused, as for every stage parameter)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not np.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number; got {text}")
+    return value
 
 
 def _count(minimum):
@@ -493,13 +534,18 @@ def build_parser():
                           help="Run every method over its strength instead (unsharp amount; Laplacian, Tiansi and "
                                "CLAHE blends; curvature anisotropic diffusion; both fractional modes) and print each "
                                "curve of (edge sharpness ratio, CNR ratio) and the CNR ratio read off at +25 %% and "
-                               "+40 %% sharpness; --table then holds the read-off table.")
+                               "+40 %% sharpness; runs that keep less than half the lesion's contrast are marked "
+                               "'contrast lost' and left off the curves; --table then holds the read-off table.")
     evaluate.add_argument("--plot", metavar="OUT.png",
                           help="With --sweep: also draw the curves in a PNG (default: not drawn).")
-    evaluate.add_argument("--ring-range", type=float, nargs=2, metavar=("LOW", "HIGH"),
-                          help="Measure the background ring only where the original's grey value lies in LOW..HIGH "
-                               "(for CT in HU, e.g. -150 250: soft tissue, without air, fat and bone; "
-                               "default: the whole ring).")
+    ring = evaluate.add_mutually_exclusive_group()
+    ring.add_argument("--ring-range", type=_finite_number, nargs=2, metavar=("LOW", "HIGH"),
+                      help="Measure the background ring only where the original's grey value lies in LOW..HIGH "
+                           "(default: -150 250, soft tissue without air, fat and bone, on a CT in HU, recognised by "
+                           "air: values at or below -900; the whole ring where the image is no such CT or the window "
+                           "leaves less than half the ring). The ring used is printed first.")
+    ring.add_argument("--whole-ring", action="store_true",
+                      help="Measure the whole background ring, also on a CT.")
     evaluate.set_defaults(run=_run_evaluate_enhancement)
 
     segment = commands.add_parser(
@@ -573,6 +619,17 @@ def build_parser():
     return parser
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None, *, debug=False):
+    """Show a warning: an :class:`InputWarning` as one line ``clinicalimaging: warning: ...`` on stderr.
+
+    Other warnings (the libraries' own) appear only with ``--debug``, with where they come from.
+    """
+    if issubclass(category, InputWarning):
+        print(f"{PROGRAM}: warning: {_one_line(message)}", file=sys.stderr)
+    elif debug:
+        print(f"{PROGRAM}: warning ({category.__name__}, {filename}:{lineno}): {_one_line(message)}", file=sys.stderr)
+
+
 def _one_line(error):
     return " ".join(str(error).split()) or type(error).__name__
 
@@ -604,7 +661,10 @@ def main(argv=None):
     show_bar = not arguments.quiet and not arguments.progress_lines and sys.stderr.isatty()
     written_before = launch.written_count()
     try:
-        with _progress_bar(show_bar) as progress:  # closed (and cleared) before the result is printed
+        replaced_outputs(clear=True)
+        with (_progress_bar(show_bar) as progress, warnings.catch_warnings(),  # bar cleared before the result
+              provenance.recording([PROGRAM, *(sys.argv[1:] if argv is None else argv)], _inputs(arguments))):
+            warnings.showwarning = functools.partial(_show_warning, debug=arguments.debug)
             result = arguments.run(arguments, _progress_lines if arguments.progress_lines else progress)
     except (Cancelled, KeyboardInterrupt):
         print(launch.interrupted_message(complete=launch.written_count() > written_before), file=sys.stderr)
@@ -627,6 +687,23 @@ def main(argv=None):
             message = f"internal error ({type(error).__name__}): {_one_line(error)}{hint}"
         print(f"{PROGRAM}: {message}", file=sys.stderr)
         return EXIT_FAILURE
+    replaced = replaced_outputs(clear=True)
+    if replaced and not arguments.quiet:
+        result = "\n".join(filter(None, [result, f"replaced existing file(s): {', '.join(map(str, replaced))}"]))
     if result:
         print(result)
     return 0
+
+
+#: Argument names that hold input files or folders, recorded with their checksums in every output.
+_INPUT_ARGUMENTS = ("input", "image", "label", "labels", "images", "outline", "seeds", "model", "init", "parameters",
+                    "label_names")
+
+
+def _inputs(arguments):
+    """The input paths of a parsed command, in argument order."""
+    inputs = []
+    for name in _INPUT_ARGUMENTS:
+        value = getattr(arguments, name, None)
+        inputs += value if isinstance(value, list) else [] if value is None else [value]
+    return [path for path in inputs if Path(path).exists()]

@@ -189,8 +189,8 @@ def demo_figure(image, enhanced, order_map, fractal_dimension_map, lesion_mask, 
     figure = Figure(figsize=FIGURE_SIZE, layout="constrained")
     figure.suptitle(f"{kind.upper()} phantom (synthetic abdomen): variable-order fractional enhancement, "
                     f"{parameters.mode} mode, strength {parameters.strength:g}\n"
-                    f"Axial slice {k + 1} of {image.shape[0]} (S {position_s:.1f} mm) through the lesion: input, "
-                    "result, and the order and fractal-dimension maps that steered it", fontsize=13)
+                    f"Axial slice {k} (file slice index, 0 to {image.shape[0] - 1}; S {position_s:.1f} mm) through the "
+                    "lesion: input, result, and the order and fractal-dimension maps that steered it", fontsize=13)
     outline = view(lesion_mask[k] > 0)
     for axis, (volume, title, colormap, scaling, bar_label) in zip(figure.subplots(2, 2).ravel(), panels):
         shown = axis.imshow(view(volume[k]), cmap=colormap, aspect=row_mm / column_mm, interpolation="nearest",

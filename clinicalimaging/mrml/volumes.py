@@ -265,7 +265,7 @@ def new_volume_like(reference, array, *, name=None, node=None, labelmap=False):
 
 
 def _with_transform(node, reference):
-    """``node`` with the parent transform and the file's slice order (``SLICE_AXIS_REVERSED_ATTRIBUTE``) of ``reference``."""
+    """``node`` with the parent transform and the file's slice order of ``reference`` (its attribute)."""
     node.SetAndObserveTransformNodeID(reference.GetTransformNodeID())
     if reference.GetAttribute(SLICE_AXIS_REVERSED_ATTRIBUTE):
         node.SetAttribute(SLICE_AXIS_REVERSED_ATTRIBUTE, reference.GetAttribute(SLICE_AXIS_REVERSED_ATTRIBUTE))
