@@ -15,7 +15,8 @@ import pytest
 import SimpleITK as sitk
 
 from clinicalimaging import mrml
-from clinicalimaging.cli import build_parser, parameters_from_arguments
+from clinicalimaging.cli import build_parser
+from clinicalimaging.cli_options import parameters_from_arguments
 from clinicalimaging.demo import DEMO_FILES
 from clinicalimaging.enhance.parameters import EnhanceParameters
 from clinicalimaging.enhance.sweep import SWEEPS

@@ -46,9 +46,13 @@ def test_tensorflow_logging_is_quiet_unless_debug_or_set_by_the_user(tmp_path, c
     assert (result.stderr == "") != debug  # --debug shows TensorFlow's notices; otherwise none
 
 
-def test_an_interrupt_while_the_backend_loads_is_still_reported():
-    script = ("import os, signal, sys, time; from clinicalimaging import launch; launch.install_handlers()\n"
-              "with launch.native_stderr_captured():\n"
+@pytest.mark.parametrize("redirection", ["native_stderr_captured", "library_output_discarded"])
+def test_an_interrupt_while_library_output_is_redirected_is_still_reported(redirection):
+    """While TensorFlow loads (captured) or VTK reads a file (discarded), Ctrl-C still says its one line."""
+    script = ("import os, signal, sys, time\n"
+              "from clinicalimaging import interrupts, library_output\n"
+              "interrupts.install_handlers()\n"
+              f"with library_output.{redirection}():\n"
               "    print('a notice of the library', file=sys.stderr)\n"
               "    os.kill(os.getpid(), signal.SIGINT)\n"
               "    time.sleep(30)\n")

@@ -71,13 +71,13 @@ def _run_script(body, *arguments):
 def test_cli_launch_defers_a_signal_until_the_outputs_are_in_place_and_then_says_they_are_complete(tmp_path):
     result = _run_script("""
         import os, signal, sys
-        from clinicalimaging import launch, mrml
-        launch.install_handlers()
+        from clinicalimaging import interrupts, mrml
+        interrupts.install_handlers()
         first, second = (os.path.join(sys.argv[1], name) for name in ("a.txt", "b.txt"))
         with mrml.staged_outputs([first, second]) as staged:
             for path in staged.values():
                 path.write_text("done")
-            with launch.deferred_interrupts():  # like the commit: the signal waits for the block's end
+            with interrupts.deferred_interrupts():  # like the commit: the signal waits for the block's end
                 os.kill(os.getpid(), signal.SIGINT)
                 print("still running", flush=True)
         print("not reached")
@@ -92,8 +92,8 @@ def test_cli_launch_defers_a_signal_until_the_outputs_are_in_place_and_then_says
 def test_cli_launch_after_the_outputs_are_written_keeps_them_and_says_so(tmp_path):
     result = _run_script("""
         import os, signal, sys, time
-        from clinicalimaging import launch, mrml
-        launch.install_handlers()
+        from clinicalimaging import interrupts, mrml
+        interrupts.install_handlers()
         with mrml.staged_outputs([os.path.join(sys.argv[1], "a.txt")]) as staged:
             next(iter(staged.values())).write_text("done")
         os.kill(os.getpid(), signal.SIGTERM)
@@ -120,9 +120,9 @@ def test_cli_main_called_from_a_script_leaves_the_signal_handlers_alone(tmp_path
 def test_cli_a_second_interrupt_while_exiting_changes_nothing(tmp_path):
     result = _run_script("""
         import os, signal
-        from clinicalimaging import launch
-        launch.install_handlers()
-        with launch.deferred_interrupts():
+        from clinicalimaging import interrupts
+        interrupts.install_handlers()
+        with interrupts.deferred_interrupts():
             os.kill(os.getpid(), signal.SIGINT)
             os.kill(os.getpid(), signal.SIGTERM)
     """)

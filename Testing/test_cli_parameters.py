@@ -5,7 +5,8 @@ import json
 import pytest
 
 from clinicalimaging import InputError
-from clinicalimaging.cli import build_parser, main, parameters_from_arguments
+from clinicalimaging.cli import build_parser, main
+from clinicalimaging.cli_options import parameters_from_arguments
 from clinicalimaging.enhance.parameters import EnhanceParameters
 from clinicalimaging.parameters import ParameterError
 from clinicalimaging.segment.parameters import SegmentParameters
@@ -50,7 +51,7 @@ def test_cli_refuses_an_option_that_does_not_apply(tmp_path, capsys, case):
                                        ["--mode", "paper", "--fractal-dimension-high", "2.2", "--strength", "0.5"]])
 def test_cli_options_that_apply_are_accepted(arguments):
     parsed = build_parser().parse_args(["enhance", "a.nrrd", "b.nrrd", *arguments])
-    from clinicalimaging.cli import stage_parameters_from_arguments
+    from clinicalimaging.cli_options import stage_parameters_from_arguments
 
     assert isinstance(stage_parameters_from_arguments(EnhanceParameters, parsed), EnhanceParameters)
 

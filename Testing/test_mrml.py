@@ -497,17 +497,17 @@ def test_read_segmentation_round_trip_and_bad_files(scene, oblique_phantom, tmp_
 
 
 def test_staged_outputs_count_as_written_only_when_the_outermost_block_has_moved_its_files(tmp_path):
-    from clinicalimaging import launch
+    from clinicalimaging import interrupts
 
-    before = launch.written_count()
+    before = interrupts.written_count()
     with mrml.staged_outputs([tmp_path / "a.txt"]) as staged:
         with mrml.staged_outputs([staged[tmp_path / "a.txt"]]) as inner:  # as write_node nests inside a block
             inner[staged[tmp_path / "a.txt"]].write_text("a")
-        assert launch.written_count() == before
-    assert launch.written_count() == before + 1
+        assert interrupts.written_count() == before
+    assert interrupts.written_count() == before + 1
     with pytest.raises(RuntimeError), mrml.staged_outputs([tmp_path / "b.txt"]):
         raise RuntimeError("failed")
-    assert launch.written_count() == before + 1
+    assert interrupts.written_count() == before + 1
     with mrml.temporary_folder() as folder:
         assert folder.is_dir()
     assert not folder.exists()

@@ -16,7 +16,7 @@ holding the command's one-line message, 130 or 143 (interrupted, terminated)
 the end of its stderr. While the child runs, the caller's ``process_events`` (Slicer's
 ``slicer.app.processEvents``) keeps the GUI responsive and ``cancelled()`` is asked
 every :data:`POLL_INTERVAL_S`; a cancel terminates the child (SIGTERM: the command
-line deletes its unfinished outputs, see :mod:`clinicalimaging.launch`), kills it if
+line deletes its unfinished outputs, see :mod:`clinicalimaging.interrupts`), kills it if
 it is still alive after :data:`TERMINATE_GRACE_S`, and raises ``Cancelled``.
 
 Nothing here imports Slicer: the file works in any Python, and the tests run it on
@@ -43,7 +43,7 @@ DEVICE_PREFIX = "DEVICE"
 #: The start of the one line the command line writes on stderr for an input error.
 ERROR_PREFIX = "clinicalimaging: error:"
 EXIT_INPUT_ERROR = 2
-#: Exit statuses of a command ended by SIGINT or SIGTERM (see :mod:`clinicalimaging.launch`).
+#: Exit statuses of a command ended by SIGINT or SIGTERM (see :mod:`clinicalimaging.interrupts`).
 EXIT_INTERRUPTED = (130, 143)
 #: Seconds between two looks at ``cancelled()`` and two calls of ``process_events``.
 POLL_INTERVAL_S = 0.05

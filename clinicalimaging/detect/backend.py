@@ -5,7 +5,7 @@ While it loads, TensorFlow writes notices straight to the process's stderr: absl
 CPU-feature notes, CUDA plugin registrations and warnings about missing GPU
 libraries. Some of them come before TensorFlow reads ``TF_CPP_MIN_LOG_LEVEL``, so no
 setting silences them. :func:`import_keras` therefore loads Keras with file
-descriptor 2 sent to a temporary file (:func:`clinicalimaging.launch.native_stderr_captured`),
+descriptor 2 sent to a temporary file (:func:`clinicalimaging.library_output.native_stderr_captured`),
 which is dropped when the import succeeds and written to stderr when it fails. After
 the import, ``TF_CPP_MIN_LOG_LEVEL=3`` keeps TensorFlow's C++ log to fatal errors, and
 the ``tensorflow`` and absl Python loggers report errors only: every error that stops
@@ -21,7 +21,7 @@ import logging
 import os
 import sys
 
-from .. import launch
+from ..library_output import native_stderr_captured
 from ..errors import InputError
 
 #: Environment read by TensorFlow when it loads; a value already in the environment wins.
@@ -66,7 +66,7 @@ def import_keras():
     for name, value in QUIET_ENVIRONMENT.items():
         os.environ.setdefault(name, value)
     failure = None
-    with launch.native_stderr_captured() as notices:
+    with native_stderr_captured() as notices:
         try:
             keras = _load()
         except Exception as error:  # whatever stops the import, what the backend wrote explains it

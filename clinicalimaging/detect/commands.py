@@ -45,7 +45,7 @@ def _announce_device(arguments, device):
 def _run_detect(arguments, progress):
     """ROIs of the organs found, as one .mrk.json, and optionally the table."""
     from .. import mrml
-    from ..cli import stage_parameters_from_arguments
+    from ..cli_options import stage_parameters_from_arguments
     from .model_files import load_detector
     from .nodes import find_organ_boxes
     from .nodes_output import detection_table, roi_nodes_from_boxes
@@ -104,7 +104,7 @@ def _read_case(arguments, image_path, labels_path):
 def _run_train_detector(arguments, progress):
     """Train or fine-tune, write the model file; say how well the model finds the training volumes' organs."""
     from .. import mrml
-    from ..cli import stage_parameters_from_arguments
+    from ..cli_options import stage_parameters_from_arguments
     from .cases import phantom_volumes
     from .evaluation import labelled_volumes_summary
     from .model_files import load_detector, save_detector
@@ -155,7 +155,7 @@ def _run_train_detector(arguments, progress):
 
 def _training_parameters(arguments, parameters):
     """The training parameters, with ``--learning-rate`` as the fine-tuning rate when it is given with ``--init``."""
-    from ..cli import given_options
+    from ..cli_options import given_options
 
     options = given_options(TrainParameters, arguments)
     given = {name: name in options for name in ("learning_rate", "fine_tune_learning_rate")}
@@ -224,7 +224,7 @@ def _default_box_line(metadata, init):
 def _run_evaluate_detection(arguments, progress):
     """The per-organ comparison with the reference boxes of a label map, as text."""
     from .. import mrml
-    from ..cli import stage_parameters_from_arguments
+    from ..cli_options import stage_parameters_from_arguments
     from .evaluation import evaluation_rows, format_evaluation, reference_boxes
     from .model_files import load_detector
     from .nodes import find_organ_boxes

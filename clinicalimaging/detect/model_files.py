@@ -80,7 +80,6 @@ def save_detector(model, metadata, path):
 
     A half-written file never has the final name.
     """
-    keras = import_keras()
     path = Path(path)
     partial = path.with_name(f".{path.stem}.partial.keras")
     try:

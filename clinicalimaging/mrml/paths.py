@@ -6,7 +6,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from .. import launch, provenance
+from .. import interrupts, provenance
 from ..errors import InputError
 from .scene import _quiet_vtk
 
@@ -121,10 +121,10 @@ def staged_outputs(paths):
     block raises, nothing is moved and existing files keep their old content. The
     staging folders are always removed.
 
-    The staging folders are registered with :mod:`clinicalimaging.launch`, so that a
+    The staging folders are registered with :mod:`clinicalimaging.interrupts`, so that a
     signal ending the command-line process deletes them, and moving the files into
     place is never split by a signal. When the outermost block has moved its files,
-    the outputs count as written (:func:`clinicalimaging.launch.outputs_written`).
+    the outputs count as written (:func:`clinicalimaging.interrupts.outputs_written`).
 
     Parameters
     ----------
@@ -145,14 +145,14 @@ def staged_outputs(paths):
                 if path.parent not in staging:
                     staging[path.parent] = _registered_folder(registered, path.parent)
             yield {path: staging[path.parent] / path.name for path in paths}
-            with launch.deferred_interrupts():
+            with interrupts.deferred_interrupts():
                 for folder, stage in staging.items():
                     for file in sorted(stage.iterdir()):
                         if _open_stagings == 1 and (folder / file.name).exists():
                             _replaced.append(folder / file.name)
                         os.replace(file, folder / file.name)
                 if _open_stagings == 1:
-                    launch.outputs_written()
+                    interrupts.outputs_written()
         finally:
             _open_stagings -= 1
             for stage in staging.values():
@@ -182,7 +182,7 @@ def temporary_folder():
     """A temporary folder (in the system's temporary space) that is removed on exit, even on an interrupt.
 
     Like :class:`tempfile.TemporaryDirectory`, and registered with
-    :mod:`clinicalimaging.launch` as :func:`staged_outputs` registers its folders.
+    :mod:`clinicalimaging.interrupts` as :func:`staged_outputs` registers its folders.
 
     Yields
     ------
@@ -198,9 +198,9 @@ def temporary_folder():
 
 def _registered_folder(exit_stack, parent):
     """A new hidden temporary folder in ``parent`` that a signal deletes until ``exit_stack`` closes."""
-    with launch.deferred_interrupts():  # no signal between creating and registering
+    with interrupts.deferred_interrupts():  # no signal between creating and registering
         folder = Path(tempfile.mkdtemp(prefix=".clinicalimaging-", dir=parent))
-        exit_stack.enter_context(launch.removed_on_interrupt(folder))
+        exit_stack.enter_context(interrupts.removed_on_interrupt(folder))
     return folder
 
 
