@@ -142,3 +142,22 @@ def test_brain1_a_real_left_handed_file_keeps_its_grid(shared_data, tmp_path):
     enhanced = sitk.ReadImage(str(output))
     assert_same_geometry(enhanced, original)
     assert _slice_order_kept(enhanced, original)
+
+
+def test_outputs_of_a_dicom_series_have_the_series_geometry(tmp_path):
+    """The series as ITK's series reader (and nibabel, pydicom users) sees it: same grid, same voxel order."""
+    from test_mrml import write_dicom_series
+
+    phantom = make_phantom("ct", shape=(10, 32, 40), spacing=(2.5, 0.8, 0.7), oblique=True, seed=5)
+    node = mrml.volume_from_array(np.round(phantom.image).astype(np.int16), ijk_to_ras=phantom.ijk_to_ras)
+    write_dicom_series(mrml.sitk_image_from_volume(node), tmp_path / "series", series_uid="1.2.826.0.1.3680043.2.1125.9")
+    reader = sitk.ImageSeriesReader()
+    reader.SetFileNames(reader.GetGDCMSeriesFileNames(str(tmp_path / "series")))
+    series = reader.Execute()
+
+    result = run_cli("enhance", tmp_path / "series", tmp_path / "enhanced.nii.gz", "--quiet")
+
+    assert result.returncode == 0, result.stderr
+    enhanced = sitk.ReadImage(str(tmp_path / "enhanced.nii.gz"))
+    assert_same_geometry(enhanced, series)
+    assert _slice_order_kept(enhanced, series)
