@@ -150,7 +150,8 @@ def test_outputs_of_a_dicom_series_have_the_series_geometry(tmp_path):
 
     phantom = make_phantom("ct", shape=(10, 32, 40), spacing=(2.5, 0.8, 0.7), oblique=True, seed=5)
     node = mrml.volume_from_array(np.round(phantom.image).astype(np.int16), ijk_to_ras=phantom.ijk_to_ras)
-    write_dicom_series(mrml.sitk_image_from_volume(node), tmp_path / "series", series_uid="1.2.826.0.1.3680043.2.1125.9")
+    write_dicom_series(mrml.sitk_image_from_volume(node), tmp_path / "series",
+                       series_uid="1.2.826.0.1.3680043.2.1125.9")
     reader = sitk.ImageSeriesReader()
     reader.SetFileNames(reader.GetGDCMSeriesFileNames(str(tmp_path / "series")))
     series = reader.Execute()
