@@ -1,6 +1,10 @@
-"""Stage parameters as command-line options: one ``--kebab-case`` option per dataclass field.
+"""What every package's commands are built from: the parser, stage options, argument types, shared inputs.
 
-The options are generated from the stage's parameter dataclass
+Each package registers its own commands (``enhance/commands.py``,
+``segment/commands.py``, ``detect/commands.py``) from these helpers, and
+:mod:`clinicalimaging.cli` composes them; nothing here imports a package.
+
+Stage options are generated from the stage's parameter dataclass
 (:mod:`clinicalimaging.parameters`), so ``--help`` lists every parameter with its unit
 and default, and a value given on the command line or in a ``--parameters`` JSON file
 goes through the same validator as in Python and the panels.
@@ -9,9 +13,15 @@ goes through the same validator as in Python and the panels.
 import argparse
 from pathlib import Path
 
+import numpy as np
+
 from . import provenance
 from .errors import InputError
+from .interrupts import PROGRAM
 from .parameters import ParameterError, describe, summary
+
+#: Exit status of a usage error or a bad input.
+EXIT_INPUT_ERROR = 2
 
 _METAVARS = {int: "INT", float: "FLOAT", str: "TEXT"}
 
@@ -117,3 +127,68 @@ def stage_parameters_from_arguments(cls, arguments):
     except ParameterError as error:
         raise InputError(f"Parameter file '{arguments.parameters}': {error}") from None
     return parameters
+
+
+def stage_parser(cls, title):
+    """A parent parser with ``--parameters`` and one option per field of the stage's parameter dataclass."""
+    stage = Parser(add_help=False)
+    stage.add_argument("--parameters", metavar="JSON_FILE",
+                       help="JSON object of parameter values (names as below, with underscores); "
+                            "options given on the command line take precedence (default: none).")
+    add_parameter_options(stage, cls, title=title)
+    return stage
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line on stderr, like every other error."""
+
+    def error(self, message):
+        self.exit(EXIT_INPUT_ERROR, f"{PROGRAM}: error: {message[:1].upper()}{message[1:]}. "
+                                    f"Run '{self.prog} --help' for the usage.\n")
+
+
+def finite_number(text):
+    """An argparse type: a finite number (NaN and infinities are refused, as for every stage parameter)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not np.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number; got {text}")
+    return value
+
+
+def count_at_least(minimum):
+    """An argparse type: a whole number of at least ``minimum``."""
+    def count(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}; got {value}")
+        return value
+
+    return count
+
+
+def reference_lesion_mask(arguments, image_node, label_node):
+    """The lesion of the reference label map on the image's grid; several labels need ``--label-value``.
+
+    Image and label map swapped, an image as the label map or a label map as the image,
+    and a label map of another scan are refused (a label half outside the image is said).
+    """
+    from . import mrml
+
+    mrml.check_label_map(label_node, image_node, label_name=arguments.label, image_name=arguments.image)
+    mrml.check_image(image_node, label_role="LABEL")
+    if arguments.label_value is None:
+        values = np.unique(mrml.array_from_volume(label_node))
+        values = values[values != 0]
+        if len(values) > 1:
+            listed = mrml.label_values_text(values)
+            raise InputError(f"Label map '{arguments.label}' holds {len(values)} labels ({listed}); choose the "
+                             f"lesion's with --label-value N (e.g. --label-value {values[0]}).")
+    mask = mrml.label_mask_like(label_node, image_node, arguments.label_value)
+    mrml.check_label_inside(label_node, mask, image_node, label_value=arguments.label_value)
+    return mask

@@ -15,6 +15,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from ..cli_options import stage_parser
 from ..errors import InputError
 from ..progress import report, subrange
 from .backend import show_backend_notices
@@ -274,7 +275,7 @@ def _evaluated_organs(arguments, classes, labelled):
     return organs
 
 
-def add_commands(commands, common, stage_parser):
+def add_commands(commands, common):
     """Add the three commands to the main parser's subcommands.
 
     Parameters
@@ -282,8 +283,6 @@ def add_commands(commands, common, stage_parser):
     commands : argparse subparsers action
     common : argparse.ArgumentParser
         Parent parser with ``--quiet``, ``--debug``, ``--progress-lines``.
-    stage_parser : callable
-        ``stage_parser(cls, title)``: the parent parser of a parameter dataclass's options.
     """
     model = argparse.ArgumentParser(add_help=False)
     model.add_argument("--model", metavar="FILE.keras",
