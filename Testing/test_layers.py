@@ -1,10 +1,11 @@
 """The package's layers: array-level modules reach neither Slicer, VTK nor MRML, and load heavy libraries lazily.
 
 Array level (core): ``clinicalimaging/enhance/*``, ``clinicalimaging/segment/*`` and
-``clinicalimaging/detect/*`` but their node-level files (``nodes.py``; detection's ROI and
-table nodes, its evaluation on label-map nodes and its command line) and the
-Grow-from-seeds peer (Slicer's own filter, which exists only in VTK, and the evaluation
-that runs it), and ``preprocess.py``, ``metrics.py``, ``phantom.py``, ``blocks.py``. Checked twice:
+``clinicalimaging/detect/*`` but their node-level files (``nodes.py`` and each package's
+command line ``commands.py``; detection's ROI and table nodes and its evaluation on
+label-map nodes) and the Grow-from-seeds peer (Slicer's own filter, which exists only in
+VTK, and the evaluation that runs it), and ``preprocess.py``, ``metrics.py``,
+``phantom.py``, ``blocks.py``, ``measurements.py``, ``report.py``. Checked twice:
 statically (no import statement of a forbidden module anywhere in the file, functions
 included) and at import time (a fresh interpreter that imports the module has none of
 them in ``sys.modules``).
@@ -20,17 +21,20 @@ import pytest
 PACKAGE_ROOT = Path(__file__).resolve().parents[1] / "clinicalimaging"
 #: The Grow-from-seeds peer: array in, array out, through Slicer's vtkImageGrowCutSegment.
 SLICER_PEER = ("segment/grow_from_seeds.py", "segment/evaluation.py")
-#: Detection's node-level files besides its nodes.py.
-DETECT_NODE_LEVEL = ("detect/nodes_output.py", "detect/evaluation.py", "detect/commands.py")
+#: Node-level files besides each package's nodes.py: the command lines, detection's ROI/table nodes and evaluation.
+OTHER_NODE_LEVEL = ("enhance/commands.py", "segment/commands.py", "detect/commands.py", "detect/nodes_output.py",
+                    "detect/evaluation.py")
 ARRAY_LEVEL = sorted(path for folder in ("enhance", "segment", "detect") for path in (PACKAGE_ROOT / folder).glob("*.py")
-                     if path.name != "nodes.py" and f"{folder}/{path.name}" not in SLICER_PEER + DETECT_NODE_LEVEL) \
-    + [PACKAGE_ROOT / name for name in ("preprocess.py", "metrics.py", "phantom.py", "blocks.py")]
+                     if path.name != "nodes.py" and f"{folder}/{path.name}" not in SLICER_PEER + OTHER_NODE_LEVEL) \
+    + [PACKAGE_ROOT / name for name in ("preprocess.py", "metrics.py", "phantom.py", "blocks.py", "measurements.py",
+                                        "report.py")]
 #: Node-level modules of the package (MRML nodes in and out).
 NODE_LEVEL = ("clinicalimaging.mrml", "clinicalimaging.enhance.nodes", "clinicalimaging.segment.nodes",
               "clinicalimaging.phantom_nodes", "clinicalimaging.segment.grow_from_seeds",
               "clinicalimaging.segment.evaluation", "clinicalimaging.detect.nodes",
               "clinicalimaging.detect.nodes_output", "clinicalimaging.detect.evaluation",
-              "clinicalimaging.detect.commands")
+              "clinicalimaging.detect.commands", "clinicalimaging.enhance.commands",
+              "clinicalimaging.segment.commands", "clinicalimaging.pipeline")
 FORBIDDEN = ("slicer", "slicer_core", "vtk", "vtkmodules") + NODE_LEVEL
 #: Libraries slow to import: array-level modules import them inside functions, but for these modules,
 #: which are themselves imported only when needed (by ``segment/core.py``; by detection's training and

@@ -5,6 +5,7 @@
     clinicalimaging enhance | evaluate-enhancement        (clinicalimaging.enhance.commands)
     clinicalimaging segment | evaluate-segmentation       (clinicalimaging.segment.commands)
     clinicalimaging detect | train-detector | evaluate-detection   (clinicalimaging.detect.commands)
+    clinicalimaging pipeline INPUT OUTDIR [--outline FILE]        (clinicalimaging.pipeline.commands)
     clinicalimaging demo [OUTDIR]
 
 Each package registers its own commands from the helpers of
@@ -52,6 +53,7 @@ from .errors import Cancelled, InputError, InputWarning
 from .library_output import show_library_output
 from .mrml.paths import replaced_outputs
 from .parameters import ParameterError
+from .pipeline.commands import add_commands as add_pipeline_commands
 from .segment.commands import add_commands as add_segmentation_commands
 
 PROGRAM = interrupts.PROGRAM
@@ -139,6 +141,7 @@ def build_parser():
     add_enhancement_commands(commands, common, evaluation)
     add_segmentation_commands(commands, common, evaluation)
     add_detection_commands(commands, common)
+    add_pipeline_commands(commands, common)
 
     demo = commands.add_parser(
         "demo", parents=[common],

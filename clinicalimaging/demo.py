@@ -199,7 +199,7 @@ def demo_figure(image, enhanced, order_map, fractal_dimension_map, lesion_mask, 
         axis.set_title(title, fontsize=12)
         axis.set_xticks([])
         axis.set_yticks([])
-        _orientation_letters(axis, right, down)
+        orientation_letters(axis, right, down)
         _scale_bar(axis, column_mm, outline.shape[1])
         figure.colorbar(shown, ax=axis, shrink=0.85, label=bar_label)
     figure.legend(handles=[Line2D([], [], color=LESION_COLOUR, label=f"lesion, label {lesion_label}")],
@@ -239,7 +239,7 @@ def _letter(direction):
     return "".join(_LETTERS[axis][0 if direction[axis] > 0 else 1] for axis in axes)
 
 
-def _orientation_letters(axis, right, down):
+def orientation_letters(axis, right, down):
     """Letters of the patient's directions at the middle of each edge of a panel."""
     from matplotlib import patheffects
 

@@ -18,11 +18,13 @@ order (:func:`in_file_order`).
 Modules: ``scene`` (the scene), ``paths`` (output checks and staging),
 ``volume_files`` and ``dicom`` (reading and writing volumes), ``volumes`` (arrays and
 geometry), ``roles`` (image or label map: the right kind of input), ``images``
-(SimpleITK), ``labels``, ``segmentations``, ``tables``, ``markups``. Import the names from here.
+(SimpleITK), ``labels``, ``segmentations``, ``tables``, ``markups``, ``bundle`` (scenes as
+Slicer's ``.mrb``). Import the names from here.
 """
 
 from .images import ijk_to_ras_from_sitk, sitk_image_from_volume, volume_from_sitk_image
 from .labels import label_mask_like, label_values_text, labels_like, set_label_names
+from .bundle import read_scene_bundle, write_scene_bundle
 from .dicom import slice_instance_numbers
 from .markups import (COORDINATE_SYSTEM_ATTRIBUTE, check_outline_node, markups_from_points, points_kji, read_markups,
                       read_markups_list, write_markups, write_markups_list)
@@ -51,4 +53,5 @@ __all__ = [
     "table_from_rows", "write_table",
     "read_markups", "points_kji", "markups_from_points", "write_markups", "read_markups_list", "write_markups_list",
     "check_outline_node", "COORDINATE_SYSTEM_ATTRIBUTE", "slice_instance_numbers",
+    "write_scene_bundle", "read_scene_bundle",
 ]

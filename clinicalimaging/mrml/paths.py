@@ -17,9 +17,12 @@ OUTPUT_EXTENSIONS = {
     "segmentation": (".seg.nrrd",),
     "markups": (".mrk.json",),
     "figure": (".png",),
+    "bundle": (".mrb",),
+    "record": (".json",),
 }
 _KIND_NOUNS = {"volume": "a volume", "table": "a table", "segmentation": "a segmentation",
-               "markups": "a markups file", "figure": "a figure"}
+               "markups": "a markups file", "figure": "a figure", "bundle": "a scene bundle",
+               "record": "a JSON record"}
 _open_stagings = 0  # staged_outputs blocks now open (write_node nests one inside another)
 _replaced = []  # files that existed and were replaced by the outermost staged_outputs blocks, in order
 
@@ -37,10 +40,11 @@ def check_output_path(path, kind="volume"):
     ----------
     path : str or Path
         The output file.
-    kind : {"volume", "table", "segmentation", "markups", "figure"}
+    kind : {"volume", "table", "segmentation", "markups", "figure", "bundle", "record"}
         What will be written; decides the allowed extensions (volume: ``.nrrd``,
         ``.nii``, ``.nii.gz``, ``.mha``; table: ``.csv``, ``.tsv``; segmentation:
-        ``.seg.nrrd``; markups: ``.mrk.json``; figure: ``.png``).
+        ``.seg.nrrd``; markups: ``.mrk.json``; figure: ``.png``; bundle: ``.mrb``, a
+        Slicer scene; record: ``.json``).
 
     Returns
     -------
@@ -59,9 +63,13 @@ def check_output_path(path, kind="volume"):
     if path.is_dir():
         raise InputError(f"Output '{path}' is a folder, not a file; give a file name ending in {extensions[0]} "
                          f"(e.g. '{path / ('output' + extensions[0])}').")
-    if _extension(path, extensions) is None:
+    extension = _extension(path, extensions)
+    if extension is None:
         raise InputError(f"Output '{path}' has an unsupported extension for {_KIND_NOUNS[kind]}; "
                          f"use {' or '.join(extensions) if len(extensions) < 3 else 'one of ' + ', '.join(extensions)}.")
+    if len(path.name) == len(extension):
+        raise InputError(f"Output '{path}' has no name before its extension {extension}; give one "
+                         f"(e.g. 'output{extension}').")
     if path.name.lower().endswith(".mha") and not path.name.endswith(".mha"):
         raise InputError(f"Output '{path}': write the extension in lower case ('{path.name[:-4]}.mha'); "
                          "ITK-based programs, this one included, read MetaImage files only by a lower-case .mha.")
