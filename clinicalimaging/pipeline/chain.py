@@ -20,7 +20,7 @@ from ..enhance.order_map import holds_air_in_hu
 from ..enhance.parameters import EnhanceParameters
 from ..errors import InputError
 from ..measurements import lesion_measurements
-from ..metrics import enhancement_metrics, lesion_regions
+from ..metrics import contrast_to_noise_ratio, lesion_regions, measured_box
 from ..progress import report, subrange
 from ..segment.parameters import SegmentParameters
 
@@ -79,18 +79,21 @@ class CaseResult:
         return figures
 
     def _contrast_to_noise(self):
-        """CNR of the lesion against its background ring, original and enhanced (the paper's eq. 5)."""
-        spacing = mrml.spacing_kji(self.input_node)
-        regions = lesion_regions(self.lesion_mask, spacing)  # one ring for both images
+        """CNR of the lesion against its background ring, original and enhanced (the paper's eq. 5).
+
+        Measured on the lesion's measured box, which gives the whole image's figures.
+        """
+        box = measured_box(self.lesion_mask)
+        regions = lesion_regions(self.lesion_mask[box], mrml.spacing_kji(self.input_node))  # one ring for both
 
         def cnr(node):
-            return enhancement_metrics(mrml.voxels_of_volume(node), self.lesion_mask, spacing, regions=regions)["cnr"]
+            return float(contrast_to_noise_ratio(mrml.voxels_of_volume(node)[box], regions.lesion, regions.background))
 
         original = cnr(self.input_node)
-        result = {"original": float(original)}
+        result = {"original": original}
         if self.enhanced_node is not None:
             enhanced = cnr(self.enhanced_node)
-            result.update(enhanced=float(enhanced), ratio=float(enhanced / original) if original else None)
+            result.update(enhanced=enhanced, ratio=enhanced / original if original else None)
         return result
 
 
