@@ -16,6 +16,17 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+@pytest.fixture
+def scene():
+    """A scene of its own with the module logics (node names stay exactly as given), cleared after the test."""
+    from clinicalimaging.mrml.scene import create_standalone_scene
+
+    scene, logics = create_standalone_scene()
+    yield scene
+    scene.Clear(True)
+    del logics
+
+
 #: A tiny detector's training: CT and MR phantoms, 3 mm pixels, axial slices; a few minutes on 2 cores.
 TINY_TRAINING = {"views": "axial", "epochs": 40, "slices_per_epoch": 128, "batch_size": 8, "learning_rate": 3e-3,
                  "width": 0.125, "pixel_mm": 3.0, "crop_px": 96, "clusters": 4, "dihedral_probability": 0.0,

@@ -18,15 +18,6 @@ ORGAN_BOXES = {"liver": ((-20.0, 5.0, 1.5), (40.0, 30.0, 20.0), (0.8, 0.3, 0.2))
 
 
 @pytest.fixture
-def scene():
-    """A scene of its own with the module logics, removed after the test."""
-    scene, logics = create_standalone_scene()
-    yield scene
-    scene.Clear(True)
-    del logics
-
-
-@pytest.fixture
 def filled_scene(scene):
     """``scene`` with two volumes (the enhanced one shown), a label map, a segmentation, two ROIs and a table."""
     phantom = make_phantom("ct", shape=(10, 40, 36), spacing=(3.0, 1.1, 0.7), oblique=True)

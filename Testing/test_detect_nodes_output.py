@@ -28,17 +28,6 @@ def ras_bounds(node):
     return np.array(bounds[0::2]), np.array(bounds[1::2])
 
 
-@pytest.fixture
-def scene():
-    """A scene of its own (with the module logics), so that node names are exactly the organs'."""
-    from clinicalimaging.mrml.scene import create_standalone_scene
-
-    scene, logics = create_standalone_scene()
-    yield scene
-    scene.Clear(True)
-    del logics
-
-
 @pytest.fixture(autouse=True)
 def shared_scene_left_as_found():
     """Remove what a test adds to the shared scene (markups files are read into it)."""
