@@ -30,7 +30,7 @@ from .markups import (COORDINATE_SYSTEM_ATTRIBUTE, check_outline_node, markups_f
                       read_markups_list, write_markups, write_markups_list)
 from .paths import (OUTPUT_EXTENSIONS, VOLUME_EXTENSIONS, check_output_path, check_outputs, replaced_outputs,
                     staged_outputs, temporary_folder)
-from .scene import get_scene
+from .scene import case_scene, get_scene
 from .segmentations import (labelmap_from_segment, read_segmentation, segment_mask, segmentation_from_mask,
                             write_segmentation)
 from .tables import table_from_rows, write_table
@@ -41,7 +41,7 @@ from .volumes import (array_from_volume, empty_voxels_like, ijk_to_ras, in_file_
 
 __all__ = [
     "VOLUME_EXTENSIONS", "OUTPUT_EXTENSIONS",
-    "get_scene",
+    "get_scene", "case_scene",
     "check_output_path", "check_outputs", "staged_outputs", "temporary_folder", "replaced_outputs",
     "read_volume", "write_volume", "file_slice_index", "file_is_compressed",
     "check_volume_nodes", "array_from_volume", "voxels_of_volume", "empty_voxels_like", "spacing_kji", "ijk_to_ras",

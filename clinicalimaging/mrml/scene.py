@@ -35,6 +35,47 @@ def get_scene():
     return scene
 
 
+@contextlib.contextmanager
+def case_scene():
+    """A scene for one case of a cohort, holding only that case's nodes.
+
+    Standalone, a new scene with its module logics (:func:`create_standalone_scene`)
+    is what :func:`get_scene` returns inside the block; when the block ends it is
+    cleared and the scene before it returns. Inside Slicer the block works in
+    ``slicer.mrmlScene``, and the nodes it added are removed when it ends. Either
+    way, nodes of one case never meet another's, and a worker's memory does not grow
+    with the cases it has run.
+
+    Yields
+    ------
+    vtkMRMLScene
+    """
+    import slicer
+
+    global _standalone
+    current = getattr(slicer, "mrmlScene", None)
+    if current is not None and (_standalone is None or current is not _standalone[0]):
+        before = {current.GetNthNode(index).GetID() for index in range(current.GetNumberOfNodes())}
+        try:
+            yield current
+        finally:
+            added = [current.GetNthNode(index) for index in range(current.GetNumberOfNodes())]
+            for node in added:
+                if node.GetID() not in before and not node.GetSingletonTag():
+                    current.RemoveNode(node)
+        return
+    previous, previous_modules = _standalone, getattr(slicer, "modules", None)
+    _standalone = create_standalone_scene()
+    slicer.mrmlScene = None  # get_scene installs the new one
+    try:
+        yield get_scene()
+    finally:
+        _standalone[0].Clear(True)
+        _standalone = previous
+        slicer.mrmlScene = None if previous is None else previous[0]
+        slicer.modules = previous_modules
+
+
 def create_standalone_scene():
     """A new scene with the module logics the Slicer application attaches to its own scene.
 
