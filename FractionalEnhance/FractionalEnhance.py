@@ -28,6 +28,7 @@ from clinicalimaging.enhance.nodes import (
 from clinicalimaging.enhance.parameters import EnhanceParameters
 from clinicalimaging.errors import Cancelled, InputError
 from clinicalimaging.mrml import segment_mask
+from clinicalimaging.slicer_chain import SEGMENT_MODULE, segment_enhanced_volume
 from clinicalimaging.slicer_dependencies import ensure_requirements
 from clinicalimaging.slicer_parameters import set_parameter_tooltips, stage_parameters, with_stage_parameters
 from clinicalimaging.slicer_progress import run_with_progress
@@ -53,7 +54,8 @@ dimension of each voxel's neighbourhood chooses the fractional order applied the
 at a coarser scale, such as a lesion's boundary;
 <b>paper</b> mode is the published method (orders 0.45 to 0.85). Optional outputs: the order map and the
 fractal dimension map. <b>Compare</b> measures contrast-to-noise ratio around a lesion segment for the
-original, classic filters and both modes. Needs Slicer 5.10 or newer.
+original, classic filters and both modes. <b>Segment the enhanced volume</b> opens Self-Paced Segment with the
+result as its input. Needs Slicer 5.10 or newer.
 See the <a href="https://github.com/ClinicalImageAnalysis/SlicerClinicalImageAnalysis#fractionalenhance">README</a>.
 """)
         self.parent.acknowledgementText = _("""
@@ -130,6 +132,7 @@ class FractionalEnhanceWidget(ScriptedLoadableModuleWidget, VTKObservationMixin)
         self.ui.applyButton.connect("clicked(bool)", self.onApplyButton)
         self.ui.compareButton.connect("clicked(bool)", self.onCompareButton)
         self.ui.sweepButton.connect("clicked(bool)", self.onSweepButton)
+        self.ui.segmentOutputButton.connect("clicked(bool)", self.onSegmentOutputButton)
         # The segment is not a parameter-node member (no binding exists for the segment selector).
         self.ui.segmentSelector.connect("currentSegmentChanged(QString)", self._checkCanApply)
 
@@ -207,6 +210,13 @@ class FractionalEnhanceWidget(ScriptedLoadableModuleWidget, VTKObservationMixin)
             self.ui.applyButton.toolTip = _("Select an input volume")
             self.ui.applyButton.enabled = False
 
+        canSegment = bool(parameterNode and parameterNode.outputVolume
+                          and parameterNode.outputVolume.GetImageData() is not None)
+        self.ui.segmentOutputButton.toolTip = (
+            _("Open Self-Paced Segment with the enhanced volume as its input volume (not enhanced again there)")
+            if canSegment else _("Apply first: there is no enhanced volume yet"))
+        self.ui.segmentOutputButton.enabled = canSegment
+
         canCompare = bool(parameterNode and parameterNode.inputVolume and self.ui.segmentSelector.currentSegmentID())
         self.ui.compareButton.toolTip = (_("Compare the enhancement methods around the lesion") if canCompare
                                          else _("Select an input volume and a lesion segment"))
@@ -245,6 +255,13 @@ class FractionalEnhanceWidget(ScriptedLoadableModuleWidget, VTKObservationMixin)
         )
         if outputVolume is not None:
             parameterNode.outputVolume = outputVolume
+
+    def onSegmentOutputButton(self) -> None:
+        """Make the enhanced volume Self-Paced Segment's input, then open that module."""
+        with slicer.util.tryWithErrorDisplay(_("Failed to open Self-Paced Segment."), waitCursor=True):
+            outputVolume = self._parameterNode.outputVolume
+            segment_enhanced_volume(slicer.mrmlScene, outputVolume.GetID() if outputVolume else None)
+            slicer.util.selectModule(SEGMENT_MODULE)
 
     def onCompareButton(self) -> None:
         """Compare the enhancement methods around the selected lesion segment; show the table and a CNR chart."""

@@ -19,6 +19,7 @@ import vtk
 import slicer
 from slicer import (
     vtkMRMLLabelMapVolumeNode,
+    vtkMRMLMarkupsROINode,
     vtkMRMLScalarVolumeNode,
     vtkMRMLSegmentationNode,
     vtkMRMLTableNode,
@@ -31,6 +32,7 @@ from slicer.util import VTKObservationMixin
 
 from clinicalimaging import mrml
 from clinicalimaging.errors import Cancelled, InputError
+from clinicalimaging.slicer_chain import SEGMENT_MODULE, segment_organ_region
 from clinicalimaging.slicer_dependencies import ensure_requirements
 from clinicalimaging.slicer_process import run_cli
 from clinicalimaging.slicer_progress import run_with_progress
@@ -67,7 +69,8 @@ Finds abdominal organs (liver, spleen, kidneys, ...) in a CT or MR volume and gi
 Markups ROI named after the organ and a table of the boxes (RAS corners, centre, size in mm, score). A 2-D
 detection network looks at the axial slices (and, by default, the coronal and sagittal ones too); the
 per-slice boxes are fused into one 3-D box per organ. Re-running on the same volume updates the same ROIs.
-<b>Train</b> fine-tunes or trains a model on a volume and its label map or segmentation.
+<b>Segment this organ</b> opens Self-Paced Segment with the volume of the selected organ box as its input and
+the slice views on the box. <b>Train</b> fine-tunes or trains a model on a volume and its label map or segmentation.
 The network runs in a separate process; needs Slicer 5.10 or newer and installs Keras and TensorFlow on
 first use, after asking (on Linux with the NVIDIA GPU libraries).
 See the <a href="https://github.com/ClinicalImageAnalysis/SlicerClinicalImageAnalysis#organdetect">README</a>.
@@ -95,6 +98,7 @@ class OrganDetectParameterNode:
     scoreThreshold - Lowest score (0-1) of a reported organ.
     views - Which slice views the network looks at (a key of VIEWS).
     outputTable - Receives one row per organ; None creates a new table on Apply.
+    organRoi - The organ box (Markups ROI) that "Segment this organ" hands to Self-Paced Segment.
     trainingVolume, trainingLabels - Training image and its label map or segmentation.
     epochs - Passes over the training slices.
     startFromModel - Fine-tune the selected (or shipped) model instead of starting from ImageNet weights.
@@ -108,6 +112,7 @@ class OrganDetectParameterNode:
     scoreThreshold: Annotated[float, WithinRange(0.0, 1.0)] = DEFAULT_SCORE_THRESHOLD
     views: Annotated[str, Choice(list(VIEWS))] = next(iter(VIEWS))
     outputTable: vtkMRMLTableNode
+    organRoi: vtkMRMLMarkupsROINode
     trainingVolume: vtkMRMLScalarVolumeNode
     # Slicer's node selector needs concrete classes (it instantiates each to read its name); None: not chosen.
     trainingLabels: Optional[Union[vtkMRMLLabelMapVolumeNode, vtkMRMLSegmentationNode]]
@@ -158,6 +163,7 @@ class OrganDetectWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
         self.ui.applyButton.connect("clicked(bool)", self.onApplyButton)
         self.ui.trainButton.connect("clicked(bool)", self.onTrainButton)
+        self.ui.segmentOrganButton.connect("clicked(bool)", self.onSegmentOrganButton)
 
         # Make sure parameter node is initialized (needed for module reload)
         self.initializeParameterNode()
@@ -232,6 +238,12 @@ class OrganDetectWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             self.ui.applyButton.toolTip = _("Select an input volume")
             self.ui.applyButton.enabled = False
 
+        canSegment = bool(parameterNode and parameterNode.organRoi and self._organVolume(parameterNode.organRoi))
+        self.ui.segmentOrganButton.toolTip = (
+            _("Open Self-Paced Segment with this organ's volume and box; the slice views go to the box")
+            if canSegment else _("Select an organ box (Apply makes one per organ found) and its input volume"))
+        self.ui.segmentOrganButton.enabled = canSegment
+
         if not (parameterNode and parameterNode.trainingVolume and parameterNode.trainingLabels):
             self.ui.trainButton.toolTip = _("Select a training volume and its label map or segmentation")
             self.ui.trainButton.enabled = False
@@ -273,9 +285,28 @@ class OrganDetectWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             failure_message=_("Failed to detect the organs."),
         )
         if result is not None:
-            _roiNodes, tableNode, device = result
+            roiNodes, tableNode, device = result
             parameterNode.outputTable = tableNode
+            if roiNodes and parameterNode.organRoi not in roiNodes:
+                parameterNode.organRoi = roiNodes[0]  # one click less for "Segment this organ"
             self._showDevice(device)
+
+    def _organVolume(self, roiNode):
+        """The volume an organ box was found in (its reference), else the panel's input volume."""
+        return roiNode.GetNodeReference(DETECTED_IN_REFERENCE) or self._parameterNode.inputVolume
+
+    def onSegmentOrganButton(self) -> None:
+        """Give Self-Paced Segment the selected box and its volume, show the box, then open that module."""
+        roiNode = self._parameterNode.organRoi
+        with slicer.util.tryWithErrorDisplay(_("Failed to open Self-Paced Segment."), waitCursor=True):
+            volumeNode = self._organVolume(roiNode) if roiNode else None
+            segment_organ_region(slicer.mrmlScene, roiNode.GetID() if roiNode else None,
+                                 volumeNode.GetID() if volumeNode else None)
+            slicer.util.setSliceViewerLayers(background=volumeNode)
+            center = [0.0, 0.0, 0.0]
+            roiNode.GetCenterWorld(center)
+            slicer.modules.markups.logic().JumpSlicesToLocation(*center, True)
+            slicer.util.selectModule(SEGMENT_MODULE)
 
     def onTrainButton(self) -> None:
         """Train a model on the training volume and its labels; the new model becomes the selected one."""

@@ -132,6 +132,17 @@ def test_widgets_named_by_the_code_exist_in_the_ui(name):
 
 
 @pytest.mark.parametrize("name", MODULE_NAMES)
+def test_every_button_of_the_ui_is_connected(name):
+    """A push button of the .ui (not bound to a parameter) has a handler: ``self.ui.<button>.connect(...)``."""
+    buttons = {widget.get("name") for widget in ui_root(name).iter("widget") if widget.get("class") == "QPushButton"
+               and widget.find("property[@name='SlicerParameterName']") is None}
+    connected = {node.func.value.attr for node in ast.walk(module_tree(name))
+                 if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "connect"
+                 and isinstance(node.func.value, ast.Attribute) and ast.unparse(node.func.value.value) == "self.ui"}
+    assert not buttons - connected, f"buttons of {name}.ui that do nothing: {sorted(buttons - connected)}"
+
+
+@pytest.mark.parametrize("name", MODULE_NAMES)
 def test_ui_bindings_match_the_parameter_node(name):
     bound = ui_parameter_names(ui_root(name))
     fields = parameter_node_fields(module_tree(name))
@@ -232,6 +243,14 @@ def test_module_is_built_with_its_resources_and_self_test(cmake_listing, name):
     assert ("RESOURCES", f"Resources/UI/{name}.ui") in module_entries
     assert ("RESOURCES", f"Resources/Icons/{name}.png") in module_entries
     assert ("UNITTEST", f"{name}.py") in module_entries
+
+
+def test_batch_script_is_installed_as_a_resource(cmake_listing):
+    """The batch-mode script ships with SelfPacedSegment under Resources/Scripts (a top-level .py would be a module)."""
+    script = REPOSITORY / "SelfPacedSegment" / "Resources" / "Scripts" / "batch_chain.py"
+    installed = {(kind, source) for kind, source, _ in cmake_listing}
+    assert script.is_file() and ("RESOURCES", script) in installed
+    compile(script.read_text(encoding="utf-8"), str(script), "exec")
 
 
 def _import_time_modules(name):

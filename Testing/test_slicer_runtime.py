@@ -25,8 +25,19 @@ them, which checks input errors, a cancel that stops the child process, and the 
 of a run whose child lacks Keras. Its logic and Apply steps on a phantom are left out,
 as they need the network.
 
+The panels that hand a result to Self-Paced Segment (Fractional Enhance's enhanced
+volume, Organ Detect's organ box) have their button pressed in the bind phase: Self-Paced
+Segment's own parameter node wrapper and open panel must show what was handed over.
+
 The command line (``python -m clinicalimaging enhance``) runs there before the
-requirements are installed (only stock packages) and after. The import/bind part runs
+requirements are installed (only stock packages) and after. Then the batch-mode script
+``SelfPacedSegment/Resources/Scripts/batch_chain.py`` runs as ``Slicer --no-main-window
+--python-script`` runs it (``slicer_runtime/run_batch_script.py``) on two phantom cases
+(``slicer_runtime/write_cases.py``, one with an outline): without matplotlib (which no
+panel installs) it stops with status 2 and names it, with detection but without
+Keras/TensorFlow it stops and names them (TensorFlow is not installed in the tier, see
+below), and with ``--no-detect --install-requirements`` it installs matplotlib with pip
+and writes both case folders complete (status 0, nothing left in Slicer's scene). The import/bind part runs
 again with the 5.10.0 layer in a Slicer 5.10 environment (numpy 2.0.2, scipy 1.13.1).
 
 Environments are built once under ``.slicer-runtime/`` (ignored by git), in folders keyed
@@ -74,6 +85,9 @@ CORE = {"numpy", "scipy", "simpleitk", "vtk", "slicer-core", "slicer"}
 STEP_TIMEOUT_S = 900
 #: Slowest acceptable import of a module file in a stock Slicer (printed, not asserted).
 IMPORT_BUDGET_S = 0.5
+#: Modules with a button that hands their result to Self-Paced Segment (``run_modules.CHAIN_BUTTONS``).
+CHAIN_BUTTON_MODULES = ("FractionalEnhance", "OrganDetect")
+CHAIN_STEP = "chain button to SelfPacedSegment"
 
 
 def discover_modules():
@@ -163,10 +177,15 @@ def _subprocess(command, *, cwd, timeout=STEP_TIMEOUT_S, env=None):
             "stderr": err[-6000:], "seconds": round(time.perf_counter() - started, 2)}
 
 
+def _slicer_env(python):
+    """The environment of a Slicer-like process: the stock environment's bin (``PythonSlicer``) first on PATH."""
+    return dict(environments.pip_env(), PATH=f"{Path(python).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+
+
 def _run_module(python, layer, name, phase, workdir, *, extra=()):
     report = workdir / f"{name}-{phase}-{layer.name}.json"
     report.unlink(missing_ok=True)
-    env = dict(environments.pip_env(), PATH=f"{Path(python).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    env = _slicer_env(python)
     run = _subprocess([python, RUNTIME / "run_modules.py", "--layer", layer,
                        "--module-file", REPOSITORY / name / f"{name}.py", "--phase", phase, "--report", report,
                        "--temp", workdir, *extra], cwd=workdir, env=env)
@@ -185,6 +204,46 @@ def _cli_enhance(python, workdir, label):
                       timeout=600)
     run["output_exists"] = output.is_file()
     return run
+
+
+#: The shipped batch-mode script, and its runs in the tier in order: what each is about -> its options after
+#: INDIR OUTDIR. The environment has the panels' requirements installed (scikit-learn), not matplotlib nor TensorFlow.
+BATCH_SCRIPT = REPOSITORY / "SelfPacedSegment" / "Resources" / "Scripts" / "batch_chain.py"
+BATCH_RUNS = {"without matplotlib": ["--no-detect"], "detection without TensorFlow": [],
+              "installing what it lacks": ["--no-detect", "--install-requirements"]}
+
+
+def _batch_chain(python, layer, workdir):
+    """The batch-mode script on a folder of two phantom cases, run as Slicer runs it, once per :data:`BATCH_RUNS`."""
+    cases = workdir / "batch-in"
+    written = _subprocess([python, RUNTIME / "write_cases.py", cases], cwd=workdir, timeout=300)
+    results = {"write_cases": written, "runs": {}}
+    if written["returncode"] != 0:
+        return results
+    for index, (label, options) in enumerate(BATCH_RUNS.items()):
+        output, report = workdir / f"batch-out-{index}", workdir / f"batch-{index}.json"
+        run = _subprocess([python, RUNTIME / "run_batch_script.py", "--layer", layer, "--script", BATCH_SCRIPT,
+                           "--report", report, "--temp", workdir, "--", cases, output, *options],
+                          cwd=workdir, env=_slicer_env(python))
+        run["report"] = json.loads(report.read_text(encoding="utf-8")) if report.is_file() else None
+        run["folders"] = _case_folders(output)
+        results["runs"][label] = run
+    results["installed_after"] = environments.installed(python)
+    return results
+
+
+def _case_folders(output):
+    """``{name: {"files": [...], "summary": dict or None}}`` of every entry of an OUTDIR (hidden ones too); None
+    when OUTDIR does not exist."""
+    if not output.is_dir():
+        return None
+    folders = {}
+    for entry in sorted(output.iterdir()):
+        summary = entry / "summary.json"
+        folders[entry.name] = {"files": sorted(path.name for path in entry.iterdir()) if entry.is_dir() else None,
+                               "summary": json.loads(summary.read_text(encoding="utf-8")) if summary.is_file()
+                               else None}
+    return folders
 
 
 def _prepare(release, python, workdir, timings):
@@ -238,6 +297,9 @@ def _produce_512():
         results["after_requirements"] = environments.installed(clone_python)
         results["cli_after"] = _cli_enhance(clone_python, workdir, "after")
         timings["CLI enhance, after the requirements"] = results["cli_after"].get("seconds")
+        results["batch"] = _batch_chain(clone_python, layer, workdir)
+        for label, run in results["batch"]["runs"].items():
+            timings[f"batch_chain.py, {label}"] = run.get("seconds")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     results["timings"] = timings
@@ -424,6 +486,13 @@ def test_module_panel_binds_parameters(runtime, name):
                  f"{name} panel in Slicer {RELEASE}")
 
 
+@pytest.mark.parametrize("name", CHAIN_BUTTON_MODULES)
+def test_panel_hands_its_result_to_self_paced_segment(runtime, runtime_510, name):
+    """One click: Self-Paced Segment's wrapper and open panel show the handed nodes, and that module is opened."""
+    for release, results in ((RELEASE, runtime), (OLD_RELEASE, runtime_510)):
+        assert_steps(results["bind"][name], [CHAIN_STEP], f"{name}'s button to Self-Paced Segment in Slicer {release}")
+
+
 @pytest.mark.parametrize("name", MODULES)
 def test_module_imports_and_binds_in_slicer_5_10(runtime_510, name):
     report = runtime_510["bind"][name]
@@ -472,3 +541,67 @@ def test_requirements_leave_slicer_packages_alone(runtime):
     changed = {name: (version, runtime["after_requirements"].get(name)) for name, version in stock.items()
                if runtime["after_requirements"].get(name) != version}
     assert not changed, f"installing the requirements files changed Slicer's own packages: {changed}"
+
+
+# ---------------------------------------------------------------------------------------------
+# The batch-mode script
+
+
+def _batch_run(runtime, label):
+    batch = runtime["batch"]
+    written = batch["write_cases"]
+    assert written["returncode"] == 0, f"writing the phantom cases failed:\n{written['stderr']}"
+    run = batch["runs"][label]
+    assert run["report"] is not None, (f"the batch script's runner wrote no report ({run['returncode']}):\n"
+                                       f"{run['stdout']}\n{run['stderr']}")
+    assert run["report"]["exit_called"], "batch_chain.py returned without slicer.util.exit: Slicer would keep running"
+    return run
+
+
+def test_batch_script_names_the_packages_it_lacks(runtime):
+    """With only the panels' requirements, the chain lacks matplotlib (report.png): status 2, nothing written."""
+    run = _batch_run(runtime, "without matplotlib")
+    assert run["returncode"] == run["report"]["status"] == 2, run["stdout"] + run["stderr"]
+    assert "matplotlib" in run["stderr"] and "--install-requirements" in run["stderr"], run["stderr"]
+    assert "scikit-learn" not in run["stderr"], "the panels' pip_ensure installed scikit-learn already"
+    assert run["folders"] is None, "OUTDIR was created although no case could run"
+
+
+def test_batch_script_detection_needs_keras_and_tensorflow(runtime):
+    """Detection runs in PythonSlicer, which lacks Keras and TensorFlow here: status 2, and --no-detect is offered."""
+    run = _batch_run(runtime, "detection without TensorFlow")
+    assert run["returncode"] == 2, run["stdout"] + run["stderr"]
+    for word in ("keras", "tensorflow", "--no-detect"):
+        assert word in run["stderr"], run["stderr"]
+
+
+def test_batch_script_runs_the_chain_on_a_folder(runtime):
+    """Two phantom cases (one outlined) through enhance and segment in Slicer's process: both folders complete."""
+    run = _batch_run(runtime, "installing what it lacks")
+    print(f"batch_chain.py on two cases (matplotlib installed first): {run['seconds']} s\n{run['stdout'][-1500:]}")
+    assert run["returncode"] == run["report"]["status"] == 0, run["stdout"] + run["stderr"]
+    assert run["report"]["nodes_left"] == [], "the cases' nodes stayed in slicer.mrmlScene"
+    lines = [line for line in run["stdout"].splitlines() if line.startswith(("outlined:", "plain:"))]
+    assert [line.split(":")[0] for line in lines] == ["outlined", "plain"], run["stdout"]
+    assert all(": done in " in line for line in lines), lines
+    folders = run["folders"]
+    assert sorted(folders) == ["outlined", "plain"], f"OUTDIR holds {sorted(folders)} (a partial folder left?)"
+    common = {"enhanced.nrrd", "order_map.nrrd", "report.png", "scene.mrb", "summary.json"}
+    assert set(folders["outlined"]["files"]) == common | {"lesion.seg.nrrd"}, folders["outlined"]["files"]
+    assert set(folders["plain"]["files"]) == common, folders["plain"]["files"]
+    outlined, plain = folders["outlined"]["summary"], folders["plain"]["summary"]
+    assert outlined["stages"] == ["enhance", "segment"] and plain["stages"] == ["enhance"]
+    assert outlined["lesion"]["volume_ml"] > 0 and outlined["lesion"]["longest_diameter_mm"] > 0
+    assert outlined["cnr"]["original"] > 0 and outlined["cnr"]["enhanced"] is not None
+    assert plain["lesion"] is None and set(plain["seconds"]) == {"enhance"}
+    assert "batch_chain.py" in outlined["command"], outlined["command"]  # the provenance names the script
+
+
+def test_batch_script_installs_no_core_package(runtime):
+    """--install-requirements added packages (matplotlib and its own) but changed none that Slicer ships."""
+    installed = runtime["batch"].get("installed_after")
+    assert installed is not None, "the batch runs did not happen (see test_batch_script_runs_the_chain_on_a_folder)"
+    assert "matplotlib" in installed
+    changed = {name: (version, installed.get(name)) for name, version in runtime["stock"].items()
+               if installed.get(name) != version}
+    assert not changed, f"the batch script's installation changed Slicer's own packages: {changed}"

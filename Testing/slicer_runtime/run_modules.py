@@ -338,6 +338,79 @@ def step_reenter_and_close_scene(details, session):
                              f"{details['bound_after_reenter']} before")
 
 
+#: Modules whose panel hands a result to Self-Paced Segment with one click: module -> its button.
+CHAIN_BUTTONS = {"FractionalEnhance": "segmentOutputButton", "OrganDetect": "segmentOrganButton"}
+
+
+def _segment_module(session):
+    """Self-Paced Segment's module file, imported as Slicer does (its folder on sys.path)."""
+    import importlib
+
+    folder = session.module_file.parent.parent / "SelfPacedSegment"
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+        bootstrap.register_module(session.slicer, "SelfPacedSegment", folder / "SelfPacedSegment.py")
+    return importlib.import_module("SelfPacedSegment")
+
+
+def _segment_panel(session):
+    """Self-Paced Segment's panel, set up and entered (as when the user has opened it before)."""
+    parent = bootstrap.module_widget_parent(session.slicer)
+    panel = _segment_module(session).SelfPacedSegmentWidget(parent)
+    panel.setup()
+    parent.isEntered = True
+    panel.enter()
+    return panel
+
+
+def step_chain_to_segment(details, session):
+    """The panel's button to Self-Paced Segment: that module's wrapper reads the handed nodes, and it is opened."""
+    import slicer
+
+    from clinicalimaging.slicer_chain import SEGMENT_REGION_PARAMETER
+
+    selected = []
+    select_module = slicer.util.selectModule  # needs a main window's module selector
+    slicer.util.selectModule = selected.append
+    try:
+        slicer.mrmlScene.Clear(0)
+        volume = _volume_case(slicer)["inputVolume"]
+        node = parameter_node_of(session.widget)
+        button = getattr(session.widget.ui, CHAIN_BUTTONS[session.name])
+        if session.name == "FractionalEnhance":
+            node.outputVolume = volume
+        else:
+            bounds = [0.0] * 6
+            volume.GetRASBounds(bounds)
+            roi = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLMarkupsROINode", "liver")
+            roi.SetCenter([(bounds[2 * axis] + bounds[2 * axis + 1]) / 2 for axis in range(3)])
+            roi.SetSize(20.0, 20.0, 10.0)
+            roi.SetNodeReferenceID(session.module.DETECTED_IN_REFERENCE, volume.GetID())  # as Apply leaves it
+            node.inputVolume = None  # the box's own reference names its volume
+            node.organRoi = roi
+        details["enabled"] = bool(button.enabled)
+        if not button.enabled:
+            raise AssertionError(f"{CHAIN_BUTTONS[session.name]} stays disabled (tooltip: {button.toolTip!r})")
+        panel = _segment_panel(session)
+        button.click()
+    finally:
+        slicer.util.selectModule = select_module
+    details["selected"] = list(selected)
+    if selected != ["SelfPacedSegment"]:
+        raise AssertionError(f"the button selected the modules {selected}, not SelfPacedSegment")
+    if panel.ui.inputSelector.currentNode() is not volume:
+        raise AssertionError("Self-Paced Segment's open panel does not show the handed volume in its input selector")
+    segment = _segment_module(session).SelfPacedSegmentLogic().getParameterNode()
+    if segment.inputVolume is not volume:
+        raise AssertionError(f"Self-Paced Segment's inputVolume is {segment.inputVolume}, not the handed volume")
+    if session.name == "FractionalEnhance" and segment.enhanceFirst:
+        raise AssertionError("Self-Paced Segment would enhance the enhanced volume again (enhanceFirst is True)")
+    if session.name == "OrganDetect":
+        region = segment.parameterNode.GetNodeReference(SEGMENT_REGION_PARAMETER)
+        if region is not roi:
+            raise AssertionError(f"Self-Paced Segment's {SEGMENT_REGION_PARAMETER} is {region}, not the organ box")
+
+
 # --- process phase -------------------------------------------------------------------------
 
 
@@ -646,6 +719,8 @@ def main(argv=None):
         report.step("tooltip for a parameter without a widget", step_tooltip_for_a_parameter_without_widget,
                     session)
         report.step("exit, enter, close scene", step_reenter_and_close_scene, session)
+        if session.name in CHAIN_BUTTONS:
+            report.step("chain button to SelfPacedSegment", step_chain_to_segment, session)
         return 0
 
     core = {name.strip().lower() for name in args.core.split(",") if name.strip()}
