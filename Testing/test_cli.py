@@ -17,7 +17,6 @@ import SimpleITK as sitk
 from clinicalimaging import mrml
 from clinicalimaging.cli import build_parser
 from clinicalimaging.cli_options import parameters_from_arguments
-from clinicalimaging.demo import DEMO_FILES
 from clinicalimaging.enhance.parameters import EnhanceParameters
 from clinicalimaging.enhance.sweep import SWEEPS
 from clinicalimaging.parameters import describe
@@ -437,24 +436,6 @@ def test_cli_evaluate_enhancement_on_the_liver(shared_data, tmp_path):
 
     _evaluate(shared_data / "abdomen_ct.nii.gz", shared_data / "abdomen_ct_organs.nii.gz", tmp_path,
               "--label-value", liver)
-
-
-def test_cli_demo_writes_every_announced_file(tmp_path):
-    folder = tmp_path / "results" / "demo"
-
-    result = run_cli("demo", folder)
-
-    assert result.returncode == 0, result.stderr
-    written = sorted(path.name for path in folder.iterdir())
-    assert set(DEMO_FILES.values()) <= set(written)
-    assert not [name for name in written if name.startswith(".")]
-    for name in DEMO_FILES.values():
-        assert name in result.stdout
-        assert (folder / name).stat().st_size > 0
-    assert (folder / DEMO_FILES["figure"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    enhanced = sitk.ReadImage(str(folder / DEMO_FILES["enhanced volume"]))
-    assert_same_geometry(enhanced, sitk.ReadImage(str(folder / DEMO_FILES["input volume"])))
-    assert len((folder / DEMO_FILES["comparison table"]).read_text(encoding="utf-8").strip().splitlines()) == 1 + TABLE_METHODS
 
 
 def test_cli_demo_into_a_file_is_an_input_error(tmp_path):

@@ -1,23 +1,13 @@
-"""The built-in example: enhance a generated phantom and write everything a user would look at."""
+"""The built-in example's figure: input, enhanced volume and both maps on the axial slice through the lesion.
 
-import dataclasses
-from pathlib import Path
+:func:`demo_figure` is what ``clinicalimaging demo`` (:mod:`clinicalimaging.demo_chain`)
+writes beside the chain's outputs, and the extension's screenshot. Its display
+conventions (the CT window, the lesion's colour, the orientation letters) are shared
+with the case report (:mod:`clinicalimaging.report`).
+"""
 
 import numpy as np
 
-from .enhance.parameters import EnhanceParameters
-from .errors import InputError
-from .progress import report, subrange
-
-DEMO_FILES = {
-    "input volume": "phantom.nrrd",
-    "label map": "phantom_labels.nrrd",
-    "enhanced volume": "phantom_enhanced.nrrd",
-    "fractional-order map": "phantom_order_map.nrrd",
-    "fractal-dimension map": "phantom_fractal_dimension.nrrd",
-    "figure": "phantom_enhancement.png",
-    "comparison table": "phantom_comparison.csv",
-}
 #: Size of the figure in inches and its resolution: a PNG of 1300 x 1100 px.
 FIGURE_SIZE = (13.0, 11.0)
 FIGURE_DPI = 100
@@ -30,106 +20,6 @@ LESION_COLOUR = "magenta"
 _SCALE_BAR_LENGTHS_MM = (5, 10, 20, 50, 100, 200)
 # Anatomical letter of the positive and the negative direction of each RAS axis.
 _LETTERS = (("R", "L"), ("A", "P"), ("S", "I"))
-
-
-@dataclasses.dataclass(frozen=True)
-class DemoResult:
-    """What :func:`run_demo` wrote and found.
-
-    Attributes
-    ----------
-    paths : dict of str to Path
-        What was written (keys of :data:`DEMO_FILES`) and where.
-    comparison : str
-        The comparison table as fixed-width text
-        (:func:`~clinicalimaging.enhance.compare.format_table`), one line per method.
-    lesion_label : int
-        Value of the lesion in the label map file (the rows were measured on it).
-    """
-
-    paths: dict
-    comparison: str
-    lesion_label: int
-
-
-def run_demo(output_folder, *, kind="ct", parameters=None, progress=None):
-    """Enhance a phantom and write volumes, maps, a figure and the comparison table.
-
-    The phantom (:func:`clinicalimaging.phantom.make_phantom`) is enhanced with
-    :func:`clinicalimaging.enhance.nodes.enhance_volume`, and compared with the
-    baselines on its lesion (:func:`clinicalimaging.enhance.compare.compare_enhancements`).
-    Files are written all or nothing: on any failure no demo file appears, and a
-    folder created by this call is removed again.
-
-    Parameters
-    ----------
-    output_folder : str or Path
-        Where to write; created (with its parents) when missing.
-    kind : {"ct", "mr"}
-        CT-like phantom in HU or MR-like phantom in arbitrary units.
-    parameters : EnhanceParameters, optional
-        Default: the default (adaptive) mode.
-    progress : callable, optional
-        ``progress(fraction, message)``, see :mod:`clinicalimaging.progress`.
-
-    Returns
-    -------
-    DemoResult
-        The paths written, the comparison table as text and the lesion's label value.
-    """
-    from .mrml import check_outputs
-
-    output_folder = Path(output_folder)
-    if output_folder.exists() and not output_folder.is_dir():
-        raise InputError(f"Demo output '{output_folder}' is a file, not a folder. Choose a folder path.")
-    paths = {what: output_folder / name for what, name in DEMO_FILES.items()}
-    created = not output_folder.exists()
-    output_folder.mkdir(parents=True, exist_ok=True)
-    try:
-        kinds = {"figure": "figure", "comparison table": "table"}
-        check_outputs([], [(path, kinds.get(what, "volume")) for what, path in paths.items()])
-        comparison, lesion_label = _write_demo(paths, kind, parameters or EnhanceParameters(), progress)
-    except BaseException:
-        if created:
-            output_folder.rmdir()
-        raise
-    report(progress, 1.0, "Done")
-    return DemoResult(paths=paths, comparison=comparison, lesion_label=lesion_label)
-
-
-def _write_demo(paths, kind, parameters, progress):
-    """Write the demo files; the comparison table as text and the lesion's label value."""
-    from . import mrml
-    from .enhance.compare import compare_enhancements, format_table
-    from .enhance.nodes import enhance_volume
-    from .phantom import make_phantom
-    from .phantom_nodes import phantom_volume
-
-    report(progress, 0.0, f"Generating the {kind.upper()} phantom")
-    phantom = make_phantom(kind)
-    volume_node, label_node = phantom_volume(phantom)
-    scene = volume_node.GetScene()
-    maps = [scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", scene.GenerateUniqueName(f"phantom {what}"))
-            for what in ("fractional-order map", "fractal-dimension map")]
-    enhanced_node = enhance_volume(volume_node, None, parameters, order_map_node=maps[0], fractal_map_node=maps[1],
-                                   progress=subrange(progress, 0.05, 0.4))
-    image = mrml.array_from_volume(volume_node)
-    spacing = mrml.spacing_kji(volume_node)
-    lesion_mask = (mrml.array_from_volume(label_node) == phantom.lesion_label).astype(np.uint8)
-    rows = compare_enhancements(image, lesion_mask, spacing, parameters=parameters,
-                                progress=subrange(progress, 0.4, 0.95))
-    report(progress, 0.95, "Writing the results")
-    volumes = {"input volume": volume_node, "label map": label_node, "enhanced volume": enhanced_node,
-               "fractional-order map": maps[0], "fractal-dimension map": maps[1]}
-    figure = demo_figure(image, mrml.array_from_volume(enhanced_node), mrml.array_from_volume(maps[0]),
-                         mrml.array_from_volume(maps[1]), lesion_mask, mrml.ijk_to_ras(volume_node), kind=kind,
-                         lesion_label=phantom.lesion_label, parameters=parameters)
-    with mrml.staged_outputs(paths.values()) as staged:
-        for what, node in volumes.items():
-            mrml.write_volume(node, staged[paths[what]])
-        figure.savefig(staged[paths["figure"]], dpi=FIGURE_DPI)
-        mrml.write_table(mrml.table_from_rows(rows, name="phantom comparison"), staged[paths["comparison table"]])
-    return format_table(rows), phantom.lesion_label
 
 
 def demo_figure(image, enhanced, order_map, fractal_dimension_map, lesion_mask, ijk_to_ras, *, kind, lesion_label,
