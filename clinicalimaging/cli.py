@@ -46,10 +46,10 @@ import warnings
 from pathlib import Path
 
 from . import __version__, interrupts, provenance
-from .cli_options import EXIT_INPUT_ERROR, Parser
+from .cli_options import EXIT_INPUT_ERROR, CommandOutcome, Parser
 from .detect.commands import add_commands as add_detection_commands
 from .enhance.commands import add_commands as add_enhancement_commands
-from .errors import Cancelled, InputError, InputWarning
+from .errors import Cancelled, InputError, InputWarning, one_line, unexpected_failure
 from .library_output import show_library_output
 from .mrml.paths import replaced_outputs
 from .parameters import ParameterError
@@ -160,13 +160,9 @@ def _show_warning(message, category, filename, lineno, file=None, line=None, *, 
     Other warnings (the libraries' own) appear only with ``--debug``, with where they come from.
     """
     if issubclass(category, InputWarning):
-        print(f"{PROGRAM}: warning: {_one_line(message)}", file=sys.stderr)
+        print(f"{PROGRAM}: warning: {one_line(message)}", file=sys.stderr)
     elif debug:
-        print(f"{PROGRAM}: warning ({category.__name__}, {filename}:{lineno}): {_one_line(message)}", file=sys.stderr)
-
-
-def _one_line(error):
-    return " ".join(str(error).split()) or type(error).__name__
+        print(f"{PROGRAM}: warning ({category.__name__}, {filename}:{lineno}): {one_line(message)}", file=sys.stderr)
 
 
 def main(argv=None):
@@ -185,7 +181,8 @@ def main(argv=None):
     Returns
     -------
     int
-        The exit status: 0 success, 2 usage or input error, 130 interrupted, 1 other failure.
+        The exit status: 0 success, 2 usage or input error, 130 interrupted, 1 other failure (for ``batch``:
+        a case failed).
     """
     parser = build_parser()
     try:
@@ -208,26 +205,23 @@ def main(argv=None):
         if arguments.debug:
             traceback.print_exc()
         text = error.spelled(command_line=True) if isinstance(error, ParameterError) else str(error)
-        print(f"{PROGRAM}: error: {_one_line(text)}", file=sys.stderr)
+        print(f"{PROGRAM}: error: {one_line(text)}", file=sys.stderr)
         return EXIT_INPUT_ERROR
     except Exception as error:
         if arguments.debug:
             traceback.print_exc()
-        if isinstance(error, MemoryError):
-            message = "error: not enough memory for this volume; close other programs or crop the volume."
-        elif isinstance(error, OSError):
-            message = f"error: {_one_line(error)}"
-        else:
-            hint = "" if arguments.debug else " Run again with --debug to see the traceback."
-            message = f"internal error ({type(error).__name__}): {_one_line(error)}{hint}"
-        print(f"{PROGRAM}: {message}", file=sys.stderr)
+        reason, is_error = unexpected_failure(error, debug=arguments.debug)
+        print(f"{PROGRAM}: {'error: ' if is_error else ''}{reason}", file=sys.stderr)
         return EXIT_FAILURE
+    status = 0
+    if isinstance(result, CommandOutcome):
+        result, status = result
     replaced = replaced_outputs(clear=True)
     if replaced and not arguments.quiet:
         result = "\n".join(filter(None, [result, f"replaced existing file(s): {', '.join(map(str, replaced))}"]))
     if result:
         print(result)
-    return 0
+    return status
 
 
 #: Argument names that hold input files or folders, recorded with their checksums in every output.

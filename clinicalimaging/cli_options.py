@@ -11,6 +11,7 @@ goes through the same validator as in Python and the panels.
 """
 
 import argparse
+import typing
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,14 @@ from .parameters import ParameterError, describe, summary
 
 #: Exit status of a usage error or a bad input.
 EXIT_INPUT_ERROR = 2
+
+
+class CommandOutcome(typing.NamedTuple):
+    """What a command that can end in a partial failure (a cohort) prints, and its exit status."""
+
+    text: str
+    status: int
+
 
 _METAVARS = {int: "INT", float: "FLOAT", str: "TEXT"}
 

@@ -27,3 +27,33 @@ class InputWarning(UserWarning):
     ``clinicalimaging: warning: ...`` on stderr; Python callers see a normal warning
     (turn it into an error with ``warnings.simplefilter("error", InputWarning)``).
     """
+
+
+def one_line(text):
+    """``text`` (or an exception's message) on one line, whitespace runs collapsed."""
+    return " ".join(str(text).split()) or type(text).__name__
+
+
+def unexpected_failure(error, *, debug=False):
+    """The one-line reason for an exception that is not an :class:`InputError`.
+
+    Parameters
+    ----------
+    error : Exception
+    debug : bool
+        Whether the traceback is shown anyway (then no hint to ask for it).
+
+    Returns
+    -------
+    reason : str
+        E.g. ``"not enough memory for this volume; ..."`` or ``"internal error (KeyError): 'x'. ..."``.
+    is_error : bool
+        Whether the reason is the user's to act on (memory, a file system error), said as
+        ``error: ...``; otherwise it is an internal error.
+    """
+    if isinstance(error, MemoryError):
+        return "not enough memory for this volume; close other programs or crop the volume.", True
+    if isinstance(error, OSError):
+        return one_line(error), True
+    hint = "" if debug else " Run again with --debug to see the traceback."
+    return f"internal error ({type(error).__name__}): {one_line(error)}{hint}", False

@@ -37,6 +37,8 @@ EXIT_STATUS = {signal.SIGINT: 130, signal.SIGTERM: 143}
 _WORDS = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated"}
 
 _cleanup = []  # folders to delete when a signal ends the process
+_stoppers = []  # callables that stop what still writes into those folders (worker processes)
+_outcome = None  # a callable saying what a long run leaves behind, instead of the one-set-of-outputs wording
 _deferring = 0  # depth of deferred_interrupts blocks
 _pending = None  # a signal that arrived inside one
 _written = 0  # how many complete sets of outputs were moved into place
@@ -59,6 +61,8 @@ def _handle(signum, frame):
 def _exit_on_signal(signum):
     for other in EXIT_STATUS:  # a second Ctrl-C while cleaning up changes nothing
         signal.signal(other, signal.SIG_IGN)
+    for stop in list(_stoppers):
+        stop()
     for folder in _cleanup:
         _remove_tree(folder)
     stderr = real_stderr_fd()  # not where a library's messages are being discarded
@@ -84,6 +88,8 @@ def interrupted_message(signum=signal.SIGINT, *, complete=None):
         Whether the outputs were already in place; default whether any set of outputs
         was moved into place in this process (:func:`outputs_written`).
     """
+    if _outcome is not None:
+        return f"{PROGRAM}: {_WORDS.get(signum, 'interrupted')}; {_outcome()}"
     complete = _written > 0 if complete is None else complete
     outcome = "the outputs were already written and are complete." if complete else "no output was written."
     return f"{PROGRAM}: {_WORDS.get(signum, 'interrupted')}; {outcome}"
@@ -101,6 +107,28 @@ def removed_on_interrupt(folder):
         yield folder
     finally:
         _cleanup.remove(folder)
+
+
+@contextlib.contextmanager
+def stopped_on_interrupt(stop, outcome):
+    """Register how a signal stops a long run with many outputs, and what it says it kept.
+
+    Parameters
+    ----------
+    stop : callable
+        Called first when a signal ends the process, before the temporary folders are
+        deleted: it stops whatever still writes into them (e.g. worker processes).
+    outcome : callable
+        Returns the end of the one line, after ``"interrupted; "``: what was kept.
+    """
+    global _outcome
+    _stoppers.append(stop)
+    previous, _outcome = _outcome, outcome
+    try:
+        yield
+    finally:
+        _stoppers.remove(stop)
+        _outcome = previous
 
 
 @contextlib.contextmanager
