@@ -29,7 +29,7 @@ class ChainSettings:
     ----------
     stages : tuple of str
         The stages wanted, of :data:`~clinicalimaging.pipeline.chain.STAGES`; ``"segment"``
-        runs for a case with an outline.
+        runs for a case with an outline or a target organ.
     enhance, segment, detect : Parameters
         Each stage's parameters.
     model : str, optional
@@ -52,7 +52,7 @@ class ChainSettings:
                    for parameters in (self.enhance, self.segment, self.detect)}}
 
     def stages_for(self, *, segments):
-        """The stages that run for a case; ``segments`` says whether it has an outline."""
+        """The stages that run for a case; ``segments`` says whether it has an outline or a target organ."""
         return tuple(stage for stage in self.stages if stage != "segment" or segments)
 
     def model_path(self):
@@ -62,7 +62,7 @@ class ChainSettings:
         return Path(self.model) if self.model else Path(default_model_path())
 
 
-def process_case(image, output_folder, settings, *, outline=None, progress=None, command=None):
+def process_case(image, output_folder, settings, *, outline=None, target_organ=None, progress=None, command=None):
     """Run the chain on one case and write its outputs into ``output_folder``.
 
     Parameters
@@ -75,6 +75,12 @@ def process_case(image, output_folder, settings, *, outline=None, progress=None,
     settings : ChainSettings
     outline : str or Path, optional
         The lesion's outline (``.mrk.json``).
+    target_organ : str, optional
+        Segment this organ (a class of the detector, any case) from its detected box
+        instead of a lesion from an outline
+        (:func:`~clinicalimaging.pipeline.chain.segment_target_organ`); the segment is
+        named after the organ, the file keeps its name. Not with ``outline``; needs
+        the detection stage.
     progress : callable, optional
         ``progress(fraction, message)``; may raise :class:`~clinicalimaging.Cancelled`.
     command : list of str, optional
@@ -84,18 +90,23 @@ def process_case(image, output_folder, settings, *, outline=None, progress=None,
     Returns
     -------
     summary : dict
-        What ``summary.json`` holds.
+        What ``summary.json`` holds; ``"target_organ"`` is the organ in the model's
+        spelling, or None.
     outputs : dict of str to Path
         What each written output holds to its path.
 
     Raises
     ------
     InputError
-        A wrong input, parameter or output; nothing is written then.
+        A wrong input, parameter or output, a target organ the model does not know or
+        the volume does not show; nothing is written then.
     """
     from .. import mrml
+    from .chain import organ_segment_parameters
 
-    stages = settings.stages_for(segments=outline is not None)
+    if target_organ is not None:  # the summary and provenance record the parameters the organ is segmented with
+        settings = dataclasses.replace(settings, segment=organ_segment_parameters(settings.segment))
+    stages = settings.stages_for(segments=outline is not None or target_organ is not None)
     outputs = output_paths(Path(output_folder), stages)
     model = settings.model_path() if "detect" in stages else None
     inputs = [path for path in (image, outline, model) if path is not None]
@@ -104,11 +115,11 @@ def process_case(image, output_folder, settings, *, outline=None, progress=None,
     with recording, mrml.case_scene():
         for parameters in (settings.enhance, settings.segment, settings.detect):
             provenance.note_parameters(parameters)
-        summary = _run_and_write(image, outline, settings, stages, model, outputs, progress)
+        summary = _run_and_write(image, outline, target_organ, settings, stages, model, outputs, progress)
     return summary, outputs
 
 
-def _run_and_write(image, outline, settings, stages, model, outputs, progress):
+def _run_and_write(image, outline, target_organ, settings, stages, model, outputs, progress):
     from .. import mrml
     from .chain import run_case
 
@@ -116,7 +127,7 @@ def _run_and_write(image, outline, settings, stages, model, outputs, progress):
     report(progress, 0.0, "Reading the inputs")
     input_node = mrml.read_volume(image)
     outline_node = mrml.read_markups(outline) if outline is not None else None
-    result = run_case(input_node, outline_node=outline_node, stages=stages,
+    result = run_case(input_node, outline_node=outline_node, target_organ=target_organ, stages=stages,
                       enhance_parameters=settings.enhance, segment_parameters=settings.segment,
                       detect_parameters=settings.detect, detector=detector, organs=settings.organs,
                       progress=subrange(progress, 0.03, 0.9))
@@ -128,7 +139,7 @@ def _run_and_write(image, outline, settings, stages, model, outputs, progress):
                [{"path": str(path), "sha256": provenance.sha256(path)} for path in (image, outline, model) if path],
                "parameters": {key: value for key, value in settings.to_dict().items() if key.endswith("Parameters")},
                "model": None if model is None else _model_description(model),
-               "stages": list(stages), **result.figures()}
+               "stages": list(stages), "target_organ": result.target_organ, **result.figures()}
     with mrml.staged_outputs(outputs.values()) as staged:
         write_case_outputs(result, staged, outputs, summary)
     return summary

@@ -2,12 +2,13 @@
 
 ::
 
-    clinicalimaging pipeline INPUT OUTDIR [--outline OUTLINE.mrk.json] [--no-enhance] [--no-detect]
-        [--model FILE.keras] [--organs NAMES] [stage options]
+    clinicalimaging pipeline INPUT OUTDIR [--outline OUTLINE.mrk.json | --target-organ NAME] [--no-enhance]
+        [--no-detect] [--model FILE.keras] [--organs NAMES] [stage options]
 
 OUTDIR (created when missing; its parent must exist) receives, under stable names:
 ``enhanced.nrrd`` and ``order_map.nrrd`` (enhancement), ``organs.mrk.json`` and
-``organs.csv`` (detection), ``lesion.seg.nrrd`` (segmentation, with an outline),
+``organs.csv`` (detection), ``lesion.seg.nrrd`` (segmentation, with an outline or a
+target organ: the file keeps its name, the segment is named after the organ),
 ``report.png`` (axial and coronal views through the lesion), ``scene.mrb`` (the Slicer
 scene of all of them) and ``summary.json``. They are written all or nothing.
 """
@@ -31,17 +32,29 @@ def add_commands(commands, common):
     """
     pipeline = commands.add_parser(
         "pipeline", parents=[common],
-        help="The whole chain on one volume: enhance, find the organs, segment the outlined lesion, report.",
-        description="Enhance the volume, find its organs, segment the lesion from its outline (on the original "
-                    "volume, as 'segment' does) and measure it; write every output, a report PNG, a Slicer scene "
+        help="The whole chain on one volume: enhance, find the organs, segment the outlined lesion (or an organ "
+             "from its box), report.",
+        description="Enhance the volume, find its organs, segment the lesion from its outline or a target organ "
+                    "from its detected box (on the original volume, with the method of 'segment') and measure it; "
+                    "write every output, a report PNG, a Slicer scene "
                     "(.mrb) and summary.json (inputs with checksums, parameters, versions, seconds per stage, CNR, "
                     "the lesion's volume, RECIST diameters and intensity statistics, organ boxes) into OUTDIR.")
     pipeline.add_argument("input", metavar="INPUT", help="Input volume (.nrrd, .nhdr, .nii, .nii.gz, .mha) or a "
                                                          "folder holding one DICOM series.")
     pipeline.add_argument("output_folder", metavar="OUTDIR",
                           help="Folder for the outputs (created if missing; files of the same names are replaced).")
-    pipeline.add_argument("--outline", metavar="OUTLINE.mrk.json",
-                          help="The lesion's outline (as for 'segment'); default: no lesion is segmented.")
+    segmented = pipeline.add_mutually_exclusive_group()
+    segmented.add_argument("--outline", metavar="OUTLINE.mrk.json",
+                           help="The lesion's outline (as for 'segment'); default: no lesion is segmented.")
+    segmented.add_argument("--target-organ", metavar="NAME",
+                           help="Segment this organ (one of the model's, any case, e.g. liver) from its detected box, "
+                                "without an outline: outline points on its cross-sections in the box (central and "
+                                "quartile slices) seed the segmentation of 'segment' (rough speed 'auto' taking the "
+                                "region model), clipped to the box grown by 5 mm. The file keeps the stable name "
+                                "lesion.seg.nrrd, its segment is named after the organ, and summary.json's 'lesion' "
+                                "figures describe the organ ('target_organ' names it). Needs the detection, which "
+                                "looks for the organ even when --organs leaves it out; an organ it does not find is "
+                                "an error (default: no organ is segmented).")
     add_chain_options(pipeline)
     pipeline.set_defaults(run=_run_pipeline, parameters=None)
 
@@ -81,7 +94,7 @@ def _run_pipeline(arguments, progress):
     folder.mkdir(exist_ok=True)
     try:
         summary, outputs = process_case(arguments.input, folder, settings, outline=arguments.outline,
-                                        progress=progress)
+                                        target_organ=arguments.target_organ, progress=progress)
     except BaseException:
         if created and not any(folder.iterdir()):  # a failed run leaves no trace, not even an empty folder
             folder.rmdir()
