@@ -9,6 +9,7 @@ that the script runs as ``Slicer --python-script`` runs it, is checked by the
 Slicer-runtime tier (``test_slicer_runtime.py``).
 """
 
+import csv
 import importlib.util
 import io
 import json
@@ -204,7 +205,10 @@ def test_batch_writes_one_complete_folder_per_case(batch_run, cases):
     assert [line.split(":")[0] for line in lines] == ["outlined", "plain"] and all(": done in " in line
                                                                                   for line in lines), stdout
     assert "lesion " in lines[0] and "2 of 2 cases done, 0 failed" in stdout
-    assert sorted(path.name for path in output.iterdir()) == ["outlined", "plain"]  # nothing partial left
+    assert sorted(path.name for path in output.iterdir()) == ["cohort.html", "outlined", "plain", "summary.csv"]
+    with open(output / "summary.csv", newline="", encoding="utf-8") as stream:  # one row per case, as batch writes
+        assert [(row["case"], row["status"]) for row in csv.DictReader(stream)] == [("outlined", "succeeded"),
+                                                                                     ("plain", "succeeded")]
     assert {path.name for path in (output / "outlined").iterdir()} == OUTPUTS | {"lesion.seg.nrrd"}
     assert {path.name for path in (output / "plain").iterdir()} == OUTPUTS
     outlined = json.loads((output / "outlined" / "summary.json").read_text(encoding="utf-8"))
@@ -229,7 +233,7 @@ def test_a_bad_case_fails_alone(plain_only, tmp_path):
     assert broken.startswith("broken: FAILED: ") and "broken.nrrd" in broken and "\n" not in broken
     assert plain.startswith("plain: done in ")
     assert "1 of 2 cases done, 1 failed" in stdout
-    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["plain"]
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["cohort.html", "plain", "summary.csv"]
 
 
 def test_a_rerun_replaces_the_case_folder_whole(plain_only, tmp_path):
@@ -242,7 +246,7 @@ def test_a_rerun_replaces_the_case_folder_whole(plain_only, tmp_path):
     assert status == slicer_batch.EXIT_SUCCESS, stdout + stderr
     assert {path.name for path in (tmp_path / "out" / "plain").iterdir()} == {"report.png", "scene.mrb",
                                                                               "summary.json"}
-    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["plain"]
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["cohort.html", "plain", "summary.csv"]
 
 
 @pytest.mark.parametrize("problem", ["no INDIR", "INDIR without cases", "OUTDIR is a file", "no folder above OUTDIR",
@@ -360,7 +364,7 @@ def test_a_failed_detection_fails_its_case_alone_and_leaves_no_folder(plain_only
     assert status == slicer_batch.EXIT_CASE_FAILED, stdout + stderr
     line, = _case_lines(stdout)
     assert line.startswith("plain: FAILED: ") and "broken.keras" in line
-    assert list((tmp_path / "out").iterdir()) == []
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["cohort.html", "summary.csv"]
 
 
 def test_the_script_hands_its_status_to_slicer_exit(plain_only, tmp_path, monkeypatch):

@@ -585,7 +585,8 @@ def test_batch_script_runs_the_chain_on_a_folder(runtime):
     assert [line.split(":")[0] for line in lines] == ["outlined", "plain"], run["stdout"]
     assert all(": done in " in line for line in lines), lines
     folders = run["folders"]
-    assert sorted(folders) == ["outlined", "plain"], f"OUTDIR holds {sorted(folders)} (a partial folder left?)"
+    assert sorted(folders) == ["cohort.html", "outlined", "plain", "summary.csv"], \
+        f"OUTDIR holds {sorted(folders)} (a partial folder left?)"
     common = {"enhanced.nrrd", "order_map.nrrd", "report.png", "scene.mrb", "summary.json"}
     assert set(folders["outlined"]["files"]) == common | {"lesion.seg.nrrd"}, folders["outlined"]["files"]
     assert set(folders["plain"]["files"]) == common, folders["plain"]["files"]

@@ -19,6 +19,7 @@ from the in-process stages and do not show the organ boxes.
 Each case's folder ``OUTDIR/<case id>`` is written whole or not at all: the outputs
 go into a hidden folder beside it, which then replaces it in one rename. A case that
 fails is reported and the others go on. One line per case on stdout, then a total;
+``summary.csv`` and ``cohort.html`` in OUTDIR cover every case, as for ``clinicalimaging batch``;
 the status is :data:`EXIT_SUCCESS` when every case succeeded, :data:`EXIT_CASE_FAILED`
 when any failed and :data:`EXIT_USAGE` for bad arguments or missing packages (then no
 case runs).
@@ -38,7 +39,7 @@ import traceback
 import uuid
 from pathlib import Path
 
-from .errors import Cancelled, InputError
+from .errors import Cancelled, InputError, one_line, unexpected_failure
 
 EXIT_SUCCESS = 0
 EXIT_CASE_FAILED = 1
@@ -118,27 +119,37 @@ def run_batch(argv, *, command=None, python=None, stdout=None, stderr=None):
     try:
         plan = _plan(arguments)
     except InputError as error:
-        print(f"{PROGRAM}: error: {_one_line(error)}", file=stderr, flush=True)
+        print(f"{PROGRAM}: error: {one_line(error)}", file=stderr, flush=True)
         return EXIT_USAGE
+    from .pipeline.batch import COHORT_PAGE, SUMMARY_TABLE
+    from .pipeline.case_outputs import key_figures
+    from .pipeline.cohort_outputs import write_cohort_page, write_summary_table
+
     command = list(command) if command is not None else [PROGRAM, *argv]
-    failed = 0
+    records = []
     for case in plan["cases"]:
         started = time.perf_counter()
+        record = {"case": case.case_id, "ran": True, "input": str(case.image), "status": "failed", "error": None,
+                  "folder": None, "summary": None}
         try:
             summary = _run_case(case, plan, command, python)
         except (KeyboardInterrupt, Cancelled):
             raise
         except Exception as error:  # noqa: BLE001 - a bad case fails alone
-            failed += 1
-            print(f"{case.case_id}: FAILED: {_reason(error, stderr)}", file=stdout, flush=True)
-            continue
-        from .pipeline.case_outputs import key_figures
-
-        print(f"{case.case_id}: done in {time.perf_counter() - started:.1f} s: {key_figures(summary)}", file=stdout,
-              flush=True)
-    total = len(plan["cases"])
-    print(f"{total - failed} of {total} cases done, {failed} failed; outputs in {plan['output_root']}", file=stdout,
-          flush=True)
+            record.update(error=_reason(error, stderr), seconds=time.perf_counter() - started)
+            print(f"{case.case_id}: FAILED: {record['error']}", file=stdout, flush=True)
+        else:
+            record.update(status="succeeded", folder=case.case_id, summary=summary,
+                          seconds=time.perf_counter() - started)
+            print(f"{case.case_id}: done in {record['seconds']:.1f} s: {key_figures(summary)}", file=stdout,
+                  flush=True)
+        records.append(record)
+    output_root = plan["output_root"]
+    write_summary_table(records, output_root / SUMMARY_TABLE)
+    write_cohort_page(records, output_root, output_root / COHORT_PAGE, title=f"Cohort {plan['input_root'].name}")
+    failed = sum(record["status"] == "failed" for record in records)
+    print(f"{len(records) - failed} of {len(records)} cases done, {failed} failed; outputs, {SUMMARY_TABLE} and "
+          f"{COHORT_PAGE} in {output_root}", file=stdout, flush=True)
     return EXIT_CASE_FAILED if failed else EXIT_SUCCESS
 
 
@@ -206,8 +217,8 @@ def _plan(arguments):
     if model is not None and not model.is_file():
         raise InputError(f"Detector model '{model}' does not exist; give --model FILE.keras, or --no-detect.")
     output_root.mkdir(exist_ok=True)
-    return {"settings": settings, "cases": cases, "output_root": output_root, "model": model,
-            "organs": arguments.organs}
+    return {"settings": settings, "cases": cases, "input_root": Path(arguments.input_folder),
+            "output_root": output_root, "model": model, "organs": arguments.organs}
 
 
 def _settings(arguments):
@@ -251,6 +262,7 @@ def _check_packages(arguments):
 def _run_case(case, plan, command, python):
     """One case's folder, written whole: the chain in this process, detection out of process; its summary."""
     from .pipeline.case import process_case
+    from .pipeline.cohort_task import move_into_place
 
     final = plan["output_root"] / case.case_id
     if final.exists() and not final.is_dir():
@@ -262,7 +274,7 @@ def _run_case(case, plan, command, python):
                                          command=command)
         if plan["model"] is not None:
             summary = _detect_out_of_process(case.image, staging, summary, plan, python)
-        _move_into_place(staging, final)
+        move_into_place(staging, final)
     finally:
         shutil.rmtree(staging, ignore_errors=True)  # left only when the case failed
     return summary
@@ -297,32 +309,9 @@ def _detect_out_of_process(image, folder, summary, plan, python):
     return summary
 
 
-def _move_into_place(staging, final):
-    """Rename ``staging`` to ``final``; an earlier ``final`` is replaced, and kept if the rename fails."""
-    earlier = None
-    if final.exists():
-        earlier = final.with_name(f".{final.name}.earlier-{uuid.uuid4().hex[:8]}")
-        os.replace(final, earlier)
-    try:
-        os.replace(staging, final)
-    except BaseException:
-        if earlier is not None:
-            os.replace(earlier, final)
-        raise
-    if earlier is not None:
-        shutil.rmtree(earlier, ignore_errors=True)
-
-
 def _reason(error, stderr):
     """One line saying why a case failed; the traceback of an unexpected error goes to ``stderr``."""
     if isinstance(error, InputError):
-        return _one_line(error)
+        return one_line(error)
     traceback.print_exception(type(error), error, error.__traceback__, file=stderr)
-    if isinstance(error, MemoryError):
-        return "not enough memory for this volume; close other programs or crop the volume."
-    kind = "" if isinstance(error, OSError) else f"internal error ({type(error).__name__}): "
-    return f"{kind}{_one_line(error)} (traceback on stderr)"
-
-
-def _one_line(error):
-    return " ".join(str(error).split()) or type(error).__name__
+    return unexpected_failure(error, debug=True)[0] + " (traceback on stderr)"

@@ -15,7 +15,7 @@ scene of all of them) and ``summary.json``. They are written all or nothing.
 
 from pathlib import Path
 
-from ..cli_options import add_parameter_options, stage_parameters_from_arguments
+from ..cli_options import add_parameter_options, count_at_least, stage_parameters_from_arguments
 from ..detect.parameters import DetectParameters
 from ..enhance.parameters import EnhanceParameters
 from ..errors import InputError
@@ -57,6 +57,41 @@ def add_commands(commands, common):
                                 "an error (default: no organ is segmented).")
     add_chain_options(pipeline)
     pipeline.set_defaults(run=_run_pipeline, parameters=None)
+    batch = commands.add_parser(
+        "batch", parents=[common],
+        help="The whole chain on every case of a folder or manifest, on Dask workers; summary.csv and cohort.html.",
+        description="Run the pipeline on every case under INDIR (volume files, and folders of one DICOM series; an "
+                    "outline NAME.mrk.json beside NAME.nrrd is its lesion's outline) or listed in a manifest, each "
+                    "case one task on Dask distributed: worker processes on this machine by default, or a running "
+                    "cluster (--scheduler). Each case's outputs go to OUTDIR/<case> (complete or absent); "
+                    "OUTDIR/summary.csv and OUTDIR/cohort.html cover every case. Run the same command again to go "
+                    "on after an interruption: finished cases with the same input and settings are kept. Exit "
+                    "status 0 when every case succeeded, 1 when one failed, 2 for a bad argument.")
+    batch.add_argument("input_folder", metavar="INDIR", help="Folder of the cases (searched recursively); with "
+                                                             "--manifest, the folder its relative paths start from.")
+    batch.add_argument("output_folder", metavar="OUTDIR",
+                       help="Folder for the case folders, summary.csv, cohort.html and the ledger (created if "
+                            "missing; may lie inside INDIR).")
+    batch.add_argument("--manifest", metavar="CASES.csv",
+                       help="CSV listing the cases instead of searching INDIR: columns image (required), case, "
+                            "outline, target_organ (default: every case found under INDIR).")
+    batch.add_argument("--target-organ", metavar="NAME",
+                       help="Segment this organ from its detected box in every case without an outline of its own "
+                            "(default: segment outlined lesions only).")
+    where = batch.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=count_at_least(1), metavar="N",
+                       help="Worker processes on this machine (default: the number of CPU cores, at most one per "
+                            "case).")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="Address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786; its workers need "
+                            "clinicalimaging installed and the same paths (default: a cluster on this machine).")
+    batch.add_argument("--memory-limit", default="auto", metavar="SIZE",
+                       help="Memory of each local worker process, e.g. 6GB; a worker above it is restarted and its "
+                            "case retried once (default: auto, the machine's memory shared by the workers).")
+    batch.add_argument("--retry-failed", action="store_true",
+                       help="Run again the cases that failed in an earlier run (default: keep their failure).")
+    add_chain_options(batch)
+    batch.set_defaults(run=_run_batch, parameters=None)
 
 
 def add_chain_options(parser):
@@ -83,8 +118,7 @@ def _run_pipeline(arguments, progress):
     from .case import process_case
     from .case_outputs import key_figures
 
-    settings = chain_settings(arguments, stages=[stage for stage, wanted in (
-        ("enhance", arguments.enhance), ("detect", arguments.detect), ("segment", True)) if wanted])
+    settings = chain_settings(arguments)
     folder = Path(arguments.output_folder)
     if not folder.parent.is_dir():
         raise InputError(f"The folder above OUTDIR '{folder}' does not exist; create it or choose another OUTDIR.")
@@ -104,18 +138,20 @@ def _run_pipeline(arguments, progress):
     return "\n".join([*(f"{what}: {path}" for what, path in outputs.items()), key_figures(summary)])
 
 
-def chain_settings(arguments, *, stages):
-    """The :class:`~clinicalimaging.pipeline.case.ChainSettings` of parsed chain options.
+def _run_batch(arguments, progress):
+    """Every case of the cohort through the chain; the cohort's figures and exit status."""
+    from .batch import run_batch
 
-    Parameters
-    ----------
-    arguments : argparse.Namespace
-        Parsed with the stage options of every stage, ``--model`` and ``--organs``.
-    stages : iterable of str
-        The stages wanted.
-    """
+    settings = chain_settings(arguments)
+    return run_batch(arguments, settings, progress)
+
+
+def chain_settings(arguments):
+    """The :class:`~clinicalimaging.pipeline.case.ChainSettings` of parsed chain options (:func:`add_chain_options`)."""
     from .case import ChainSettings
 
+    stages = [stage for stage, wanted in (("enhance", arguments.enhance), ("detect", arguments.detect),
+                                          ("segment", True)) if wanted]
     return ChainSettings(stages=tuple(stages),
                          enhance=stage_parameters_from_arguments(EnhanceParameters, arguments),
                          segment=stage_parameters_from_arguments(SegmentParameters, arguments),
