@@ -284,3 +284,49 @@ def test_ctrl_c_stops_the_workers_and_keeps_the_finished_cases(longer_cohort, tm
     assert again.returncode == 0, again.stderr
     assert f"({len(recorded)} kept from an earlier run)" in again.stdout  # a folder the ledger missed runs again
     assert {row["status"] for row in summary_table(output).values()} == {"succeeded"}
+
+
+def test_organs_are_found_and_segmented_per_case_on_the_workers(tiny_detector, tmp_path):
+    """The detector on the workers: a manifest's target organ, the cohort's --target-organ for the other case."""
+    from test_cli_detect import write_case
+
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+    first, second = write_case(tmp_path / "a"), write_case(tmp_path / "b", seed=701)
+    manifest = tmp_path / "cases.csv"
+    manifest.write_text(f"case,image,target_organ\nspleen_case,{first['image']},spleen\nother,{second['image']},\n",
+                        encoding="utf-8")
+    output = tmp_path / "out"
+
+    result = run_cli("batch", tmp_path, output, "--manifest", manifest, "--workers", 1, "--model", tiny_detector[1],
+                     "--views", "axial", "--target-organ", "liver")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    for case, organ in (("spleen_case", "spleen"), ("other", "liver")):
+        summary = json.loads((output / case / "summary.json").read_text())
+        assert summary["target_organ"] == organ and summary["lesion"]["voxels"] > 0
+        assert organ in {found["organ"] for found in summary["organs"]}
+        sidecar = OUTPUT_NAMES["organ table"] + ".provenance.json"  # a CSV has no header for the provenance
+        assert {path.name for path in (output / case).iterdir()} == set(OUTPUT_NAMES.values()) | {sidecar}
+    rows = summary_table(output)
+    assert all(int(row["organs_found"]) > 0 for row in rows.values())
+
+
+def test_the_detector_is_loaded_once_per_process_and_again_when_its_file_changes(tiny_detector, tmp_path,
+                                                                               monkeypatch):
+    from clinicalimaging.detect import model_files
+    from clinicalimaging.pipeline import case
+
+    loads = []
+    original = model_files.load_detector
+    monkeypatch.setattr(model_files, "load_detector", lambda path: loads.append(path) or original(path))
+    case._detector_of_version.cache_clear()
+    model = tmp_path / "model.keras"
+    model.write_bytes(tiny_detector[1].read_bytes())
+
+    first, again = case.loaded_detector(model), case.loaded_detector(model)
+    os.utime(model, ns=(time.time_ns(), time.time_ns() + 10**9))  # a retrained model written at the same path
+    changed = case.loaded_detector(model)
+
+    assert first is again and changed is not first and len(loads) == 2
+    case._detector_of_version.cache_clear()

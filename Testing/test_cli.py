@@ -145,7 +145,7 @@ def test_cli_help_documents_every_option_of_every_command():
     parser = build_parser()
     commands = parser._subparsers._group_actions[0].choices  # argparse offers no public accessor
     assert set(commands) == {"enhance", "evaluate-enhancement", "segment", "evaluate-segmentation", "demo",
-                             "detect", "train-detector", "evaluate-detection", "pipeline"}
+                             "detect", "train-detector", "evaluate-detection", "pipeline", "batch"}
     for name, command in commands.items():
         text = " ".join(run_cli(name, "--help").stdout.split())
         for action in command._actions:

@@ -1,16 +1,19 @@
-"""The ``pipeline`` command: the whole chain on one volume, every output in one folder.
+"""The ``pipeline`` and ``batch`` commands: the whole chain on one volume, and on every case of a cohort.
 
 ::
 
     clinicalimaging pipeline INPUT OUTDIR [--outline OUTLINE.mrk.json | --target-organ NAME] [--no-enhance]
         [--no-detect] [--model FILE.keras] [--organs NAMES] [stage options]
+    clinicalimaging batch INDIR OUTDIR [--manifest CASES.csv] [--workers N | --scheduler ADDRESS]
+        [--memory-limit SIZE] [--retry-failed] [--target-organ NAME] [the chain's options]
 
 OUTDIR (created when missing; its parent must exist) receives, under stable names:
 ``enhanced.nrrd`` and ``order_map.nrrd`` (enhancement), ``organs.mrk.json`` and
 ``organs.csv`` (detection), ``lesion.seg.nrrd`` (segmentation, with an outline or a
 target organ: the file keeps its name, the segment is named after the organ),
 ``report.png`` (axial and coronal views through the lesion), ``scene.mrb`` (the Slicer
-scene of all of them) and ``summary.json``. They are written all or nothing.
+scene of all of them) and ``summary.json``. They are written all or nothing. ``batch``
+writes the same files into ``OUTDIR/<case>`` for every case (:mod:`.batch`).
 """
 
 from pathlib import Path
