@@ -32,7 +32,7 @@ from slicer.util import VTKObservationMixin
 
 from clinicalimaging import mrml
 from clinicalimaging.errors import Cancelled, InputError
-from clinicalimaging.slicer_chain import SEGMENT_MODULE, segment_organ_region
+from clinicalimaging.slicer_chain import SEGMENT_MODULE, segment_organ_box, segment_organ_region
 from clinicalimaging.slicer_dependencies import ensure_requirements
 from clinicalimaging.slicer_process import run_cli
 from clinicalimaging.slicer_progress import run_with_progress
@@ -69,10 +69,12 @@ Finds abdominal organs (liver, spleen, kidneys, ...) in a CT or MR volume and gi
 Markups ROI named after the organ and a table of the boxes (RAS corners, centre, size in mm, score). A 2-D
 detection network looks at the axial slices (and, by default, the coronal and sagittal ones too); the
 per-slice boxes are fused into one 3-D box per organ. Re-running on the same volume updates the same ROIs.
-<b>Segment this organ</b> opens Self-Paced Segment with the volume of the selected organ box as its input and
-the slice views on the box. <b>Train</b> fine-tunes or trains a model on a volume and its label map or segmentation.
+<b>Segment this organ</b> segments the organ of the selected box without an outline (outline points found on
+its cross-sections in the box seed Self-Paced Segment's segmentation), shows it, and opens Self-Paced Segment
+with the volume, the segmentation, those points and the box, to refine or re-run it. <b>Train</b> fine-tunes
+or trains a model on a volume and its label map or segmentation.
 The network runs in a separate process; needs Slicer 5.10 or newer and installs Keras and TensorFlow on
-first use, after asking (on Linux with the NVIDIA GPU libraries).
+first use, after asking (on Linux with the NVIDIA GPU libraries), and scikit-learn on the first organ segmented.
 See the <a href="https://github.com/ClinicalImageAnalysis/SlicerClinicalImageAnalysis#organdetect">README</a>.
 """)
         self.parent.acknowledgementText = _("""
@@ -98,7 +100,7 @@ class OrganDetectParameterNode:
     scoreThreshold - Lowest score (0-1) of a reported organ.
     views - Which slice views the network looks at (a key of VIEWS).
     outputTable - Receives one row per organ; None creates a new table on Apply.
-    organRoi - The organ box (Markups ROI) that "Segment this organ" hands to Self-Paced Segment.
+    organRoi - The organ box (Markups ROI) whose organ "Segment this organ" segments.
     trainingVolume, trainingLabels - Training image and its label map or segmentation.
     epochs - Passes over the training slices.
     startFromModel - Fine-tune the selected (or shipped) model instead of starting from ImageNet weights.
@@ -240,7 +242,7 @@ class OrganDetectWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
         canSegment = bool(parameterNode and parameterNode.organRoi and self._organVolume(parameterNode.organRoi))
         self.ui.segmentOrganButton.toolTip = (
-            _("Open Self-Paced Segment with this organ's volume and box; the slice views go to the box")
+            _("Segment the organ of this box, then open Self-Paced Segment to refine or re-run it")
             if canSegment else _("Select an organ box (Apply makes one per organ found) and its input volume"))
         self.ui.segmentOrganButton.enabled = canSegment
 
@@ -296,16 +298,25 @@ class OrganDetectWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         return roiNode.GetNodeReference(DETECTED_IN_REFERENCE) or self._parameterNode.inputVolume
 
     def onSegmentOrganButton(self) -> None:
-        """Give Self-Paced Segment the selected box and its volume, show the box, then open that module."""
+        """Segment the organ of the selected box and show it, then open Self-Paced Segment on the result.
+
+        Self-Paced Segment's requirements (scikit-learn) are installed first, after asking, as its own Apply
+        does. Self-Paced Segment gets the volume, the segmentation, the outline points it started from and
+        the box (its input, output, outline and region), so that its Apply re-runs it and Refine updates it.
+        """
+        segmentRequirements = Path(slicer.util.modulePath(SEGMENT_MODULE)).parent / "Resources" / "requirements.txt"
+        if not ensure_requirements(segmentRequirements, requester="OrganDetect"):
+            return
         roiNode = self._parameterNode.organRoi
-        with slicer.util.tryWithErrorDisplay(_("Failed to open Self-Paced Segment."), waitCursor=True):
-            volumeNode = self._organVolume(roiNode) if roiNode else None
-            segment_organ_region(slicer.mrmlScene, roiNode.GetID() if roiNode else None,
-                                 volumeNode.GetID() if volumeNode else None)
-            slicer.util.setSliceViewerLayers(background=volumeNode)
-            center = [0.0, 0.0, 0.0]
-            roiNode.GetCenterWorld(center)
-            slicer.modules.markups.logic().JumpSlicesToLocation(*center, True)
+        volumeNode = self._organVolume(roiNode) if roiNode else None
+
+        def segmentAndHandOver(progress):
+            segmentationNode = self.logic.segmentOrgan(volumeNode, roiNode, progress=progress)
+            segment_organ_region(slicer.mrmlScene, roiNode.GetID(), volumeNode.GetID(), segmentationNode.GetID())
+            return segmentationNode
+
+        if run_with_progress(segmentAndHandOver, title=_("Organ Detect: segment the organ"),
+                             failure_message=_("Failed to segment the organ.")) is not None:
             slicer.util.selectModule(SEGMENT_MODULE)
 
     def onTrainButton(self) -> None:
@@ -338,10 +349,10 @@ class OrganDetectWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
 
 class OrganDetectLogic(ScriptedLoadableModuleLogic):
-    """Organ detection and training on MRML nodes, usable without the panel (Python console, batch mode).
+    """Organ detection, training and organ segmentation on MRML nodes, usable without the panel (Python console).
 
-    The network runs in a child process (:func:`clinicalimaging.slicer_process.run_cli`):
-    bad input raises :class:`~clinicalimaging.errors.InputError` (a ``ValueError``; also
+    The network runs in a child process (:func:`clinicalimaging.slicer_process.run_cli`), the segmentation in
+    Slicer's process: bad input raises :class:`~clinicalimaging.errors.InputError` (a ``ValueError``; also
     when Keras or TensorFlow is missing), a progress callback returning False raises
     :class:`~clinicalimaging.errors.Cancelled` (the child is stopped), and either leaves
     every node as it was.
@@ -412,6 +423,29 @@ class OrganDetectLogic(ScriptedLoadableModuleLogic):
             slicer.util.setSliceViewerLayers(background=inputVolume, fit=True)
             self._showTable(tableNode)
         return roiNodes, tableNode, completed.device
+
+    def segmentOrgan(self, inputVolume, organRoi, progress=None, showResult: bool = True):
+        """Segment the organ of a box without an outline (:func:`clinicalimaging.slicer_chain.segment_organ_box`).
+
+        Needs scikit-learn (Self-Paced Segment's requirement).
+
+        :param inputVolume: vtkMRMLScalarVolumeNode the box was found in; never modified.
+        :param organRoi: vtkMRMLMarkupsROINode, the organ's box; the organ is the one Apply found there (else the
+            node's name).
+        :param progress: optional ``progress(fraction, message)``; returning False cancels.
+        :param showResult: show the volume and the slices through the box's centre.
+        :return: a new vtkMRMLSegmentationNode with one segment named after the organ, on the volume's grid.
+        """
+        startTime = time.time()
+        segmentationNode = segment_organ_box(inputVolume, organRoi, progress=progress)
+        logging.info(f"Organ segmentation of '{organRoi.GetName()}' completed in {time.time() - startTime:.2f} "
+                     "seconds")
+        if showResult:
+            slicer.util.setSliceViewerLayers(background=inputVolume)
+            center = [0.0, 0.0, 0.0]
+            organRoi.GetCenterWorld(center)
+            slicer.modules.markups.logic().JumpSlicesToLocation(*center, True)
+        return segmentationNode
 
     def train(self, trainingVolume, trainingLabels, outputModel, *, epochs=DEFAULT_EPOCHS, initialModel=None,
               organs=None, progress=None, cancelled=None):

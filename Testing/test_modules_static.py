@@ -307,3 +307,30 @@ def test_organ_detect_views_are_the_command_lines():
                  if isinstance(statement, ast.Assign) and ast.unparse(statement.targets[0]) == "VIEWS")
     choices = next(field["choices"] for field in describe(DetectParameters) if field["name"] == "views")
     assert sorted(views.values()) == sorted(choices)
+
+
+def test_chain_writes_self_paced_segments_members_as_declared():
+    """The members that :mod:`clinicalimaging.slicer_chain` writes into Self-Paced Segment's parameter node are
+    declared in its wrapper class with the kind the chain writes (a node, a bool, the outline's node classes in the
+    ``Union``'s order); the region is kept beside them, not a member."""
+    from clinicalimaging import slicer_chain
+
+    annotations = next({statement.target.id: ast.unparse(statement.annotation) for statement in node.body
+                        if isinstance(statement, ast.AnnAssign)}
+                       for node in module_tree(slicer_chain.SEGMENT_MODULE).body
+                       if isinstance(node, ast.ClassDef) and node.name.endswith("ParameterNode"))
+    assert annotations[slicer_chain.SEGMENT_INPUT_PARAMETER] == "vtkMRMLScalarVolumeNode"
+    assert annotations[slicer_chain.SEGMENT_OUTPUT_PARAMETER] == "vtkMRMLSegmentationNode"
+    assert annotations[slicer_chain.SEGMENT_ENHANCE_FIRST_PARAMETER] == "bool"
+    outline = f"Optional[Union[{', '.join(slicer_chain.SEGMENT_OUTLINE_CLASSES)}]]"
+    assert annotations[slicer_chain.SEGMENT_OUTLINE_PARAMETER] == outline
+    assert slicer_chain.SEGMENT_REGION_PARAMETER not in annotations
+
+
+def test_organ_detect_segments_with_self_paced_segments_requirements():
+    """Organ Detect's "Segment this organ" installs Self-Paced Segment's requirements (scikit-learn) before it runs."""
+    handler = next(node for node in ast.walk(module_tree("OrganDetect"))
+                   if isinstance(node, ast.FunctionDef) and node.name == "onSegmentOrganButton")
+    source = ast.unparse(handler)
+    assert "modulePath(SEGMENT_MODULE)" in source and "ensure_requirements(" in source
+    assert source.index("ensure_requirements(") < source.index("run_with_progress(")

@@ -13,7 +13,8 @@ Phases:
     calls ``connectGui``: Slicer's real GUI connectors on widget stand-ins built from the
     .ui), check that every ``SlicerParameterName`` of the .ui is bound, set values through
     the widgets and see them in the parameter node and back, ``exit()``/``enter()`` again,
-    close the scene.
+    close the scene; press a panel's button to Self-Paced Segment (:data:`CHAIN_BUTTONS`;
+    Organ Detect's, which needs scikit-learn to segment, with its installation declined).
 ``process``
     ``bind``'s start, then install ``Resources/requirements.txt`` for real with
     ``slicer.packaging.pip_ensure`` (its confirmation box answered OK by the stand-in),
@@ -21,7 +22,9 @@ Phases:
     A module of :data:`NOT_INSTALLED` (OrganDetect: TensorFlow is gigabytes, minutes to
     install) has its requirements checked instead (markers, no core package, not yet
     satisfied), Apply pressed with the installation declined (nothing may change), and
-    its self-test run without them.
+    its self-test run without them. Once Self-Paced Segment's requirements are installed
+    (its process phase runs first), Organ Detect's "Segment this organ" is pressed again
+    (:data:`CHAIN_SEGMENTING_STEP`): it segments the organ of a box now.
 
 The report is JSON: ``{"module", "layer", "startup": {step: s}, "import_s", "steps": [{"name",
 "ok", "error", "details"}]}``. The process exits 0 whatever the steps gave; the test reads
@@ -340,6 +343,9 @@ def step_reenter_and_close_scene(details, session):
 
 #: Modules whose panel hands a result to Self-Paced Segment with one click: module -> its button.
 CHAIN_BUTTONS = {"FractionalEnhance": "segmentOutputButton", "OrganDetect": "segmentOrganButton"}
+#: The process phase's step that presses the button again once Self-Paced Segment's requirements are installed
+#: (Organ Detect's button segments the organ then).
+CHAIN_SEGMENTING_STEP = "chain button to SelfPacedSegment, its requirements installed"
 
 
 def _segment_module(session):
@@ -363,28 +369,70 @@ def _segment_panel(session):
     return panel
 
 
+def _organ_case(slicer):
+    """A CT phantom and its liver's true box as Organ Detect's Apply leaves it: an ROI named after the organ, its
+    volume referenced."""
+    import numpy as np
+
+    from clinicalimaging.detect.detections import OrganBox
+    from clinicalimaging.detect.evaluation import reference_boxes_in_array
+    from clinicalimaging.detect.nodes_output import roi_nodes_from_boxes
+    from clinicalimaging.phantom import make_phantom
+    from clinicalimaging.phantom_nodes import phantom_volume
+
+    phantom = make_phantom("ct", shape=ORGAN_SHAPE, spacing=ORGAN_SPACING, seed=ORGAN_SEED)
+    volume, _labels = phantom_volume(phantom, scene=slicer.mrmlScene, name="runtime phantom")
+    liver = np.isin(phantom.labels, ORGAN_LABELS)
+    low, high = reference_boxes_in_array(liver.astype(np.uint8), phantom.ijk_to_ras, {1: "liver"})["liver"]
+    roi, = roi_nodes_from_boxes([OrganBox("liver", 0.9, tuple(low), tuple(high))], scene=slicer.mrmlScene)
+    return volume, roi, liver
+
+
+#: Organ Detect's case: a phantom with enough slices to segment its liver (and the lesion in it) in seconds.
+ORGAN_SHAPE, ORGAN_SPACING, ORGAN_SEED, ORGAN_LABELS = (16, 64, 64), (5.0, 1.5, 1.5), 700, (2, 8)
+#: Lowest Dice of the liver segmented from its true box (0.95 measured on this phantom).
+ORGAN_DICE = 0.85
+
+
+def _segment_requirements_installed():
+    """Whether Self-Paced Segment's requirement (scikit-learn) is installed, so Organ Detect's button segments."""
+    import importlib.util
+
+    return importlib.util.find_spec("sklearn") is not None
+
+
 def step_chain_to_segment(details, session):
-    """The panel's button to Self-Paced Segment: that module's wrapper reads the handed nodes, and it is opened."""
+    """The panel's button to Self-Paced Segment: that module's wrapper reads the handed nodes, and it is opened.
+
+    Organ Detect's button segments the organ first, which needs Self-Paced Segment's requirement: with
+    scikit-learn installed (the process phase, after Self-Paced Segment's pip_ensure), the organ's segmentation
+    becomes Self-Paced Segment's output and its outline points the outline; without it (the bind phase) the
+    installation is declined, and nothing may change.
+    """
+    import importlib.metadata
+
+    import standins
+
     import slicer
 
     from clinicalimaging.slicer_chain import SEGMENT_REGION_PARAMETER
 
+    segmenting = session.name == "OrganDetect" and _segment_requirements_installed()
+    declining = session.name == "OrganDetect" and not segmenting
+    details["organ segmented"] = segmenting
     selected = []
     select_module = slicer.util.selectModule  # needs a main window's module selector
     slicer.util.selectModule = selected.append
+    answers = dict(standins.ANSWERS)
     try:
         slicer.mrmlScene.Clear(0)
-        volume = _volume_case(slicer)["inputVolume"]
         node = parameter_node_of(session.widget)
         button = getattr(session.widget.ui, CHAIN_BUTTONS[session.name])
         if session.name == "FractionalEnhance":
+            volume = _volume_case(slicer)["inputVolume"]
             node.outputVolume = volume
         else:
-            bounds = [0.0] * 6
-            volume.GetRASBounds(bounds)
-            roi = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLMarkupsROINode", "liver")
-            roi.SetCenter([(bounds[2 * axis] + bounds[2 * axis + 1]) / 2 for axis in range(3)])
-            roi.SetSize(20.0, 20.0, 10.0)
+            volume, roi, liver = _organ_case(slicer)
             roi.SetNodeReferenceID(session.module.DETECTED_IN_REFERENCE, volume.GetID())  # as Apply leaves it
             node.inputVolume = None  # the box's own reference names its volume
             node.organRoi = roi
@@ -392,15 +440,40 @@ def step_chain_to_segment(details, session):
         if not button.enabled:
             raise AssertionError(f"{CHAIN_BUTTONS[session.name]} stays disabled (tooltip: {button.toolTip!r})")
         panel = _segment_panel(session)
+        nodesBefore = slicer.mrmlScene.GetNumberOfNodes()
+        packagesBefore = {dist.metadata["Name"].lower(): dist.version for dist in importlib.metadata.distributions()}
+        standins.DIALOGS.clear()
+        if declining:
+            standins.ANSWERS["okcancel"] = "Cancel"
+        started = time.perf_counter()
         button.click()
+        details["click_s"] = round(time.perf_counter() - started, 2)
     finally:
         slicer.util.selectModule = select_module
+        standins.ANSWERS.clear()
+        standins.ANSWERS.update(answers)
     details["selected"] = list(selected)
+    details["dialogs"] = list(standins.DIALOGS)
+    segment = _segment_module(session).SelfPacedSegmentLogic().getParameterNode()
+    questions = [dialog for dialog in standins.DIALOGS if dialog["kind"] == "okcancel"]
+    if declining:
+        if len(questions) != 1 or "scikit-learn" not in questions[0]["text"] + questions[0]["detailedText"]:
+            raise AssertionError(f"expected one question naming scikit-learn before segmenting, got {standins.DIALOGS}")
+        if selected or slicer.mrmlScene.GetNumberOfNodes() != nodesBefore:
+            raise AssertionError(f"with the installation declined the button selected {selected} and the scene went "
+                                 f"from {nodesBefore} to {slicer.mrmlScene.GetNumberOfNodes()} nodes")
+        if segment.parameterNode.GetNodeReference(SEGMENT_REGION_PARAMETER) is not None or segment.outputSegmentation:
+            raise AssertionError("with the installation declined Self-Paced Segment was given the box or a result")
+        packagesAfter = {dist.metadata["Name"].lower(): dist.version for dist in importlib.metadata.distributions()}
+        if packagesAfter != packagesBefore:
+            raise AssertionError("with the installation declined the installed packages changed")
+        return
+    if questions:
+        raise AssertionError(f"the button asked to install packages that are installed: {questions}")
     if selected != ["SelfPacedSegment"]:
         raise AssertionError(f"the button selected the modules {selected}, not SelfPacedSegment")
     if panel.ui.inputSelector.currentNode() is not volume:
         raise AssertionError("Self-Paced Segment's open panel does not show the handed volume in its input selector")
-    segment = _segment_module(session).SelfPacedSegmentLogic().getParameterNode()
     if segment.inputVolume is not volume:
         raise AssertionError(f"Self-Paced Segment's inputVolume is {segment.inputVolume}, not the handed volume")
     if session.name == "FractionalEnhance" and segment.enhanceFirst:
@@ -409,6 +482,35 @@ def step_chain_to_segment(details, session):
         region = segment.parameterNode.GetNodeReference(SEGMENT_REGION_PARAMETER)
         if region is not roi:
             raise AssertionError(f"Self-Paced Segment's {SEGMENT_REGION_PARAMETER} is {region}, not the organ box")
+        _check_organ_segmentation(details, segment, panel, volume, liver)
+
+
+def _check_organ_segmentation(details, segment, panel, volume, liver):
+    """The organ's segmentation is Self-Paced Segment's output (segment "liver", close to the phantom's liver) and
+    the outline points it started from its outline, in the wrapper and in the open panel."""
+    from clinicalimaging import mrml
+    from clinicalimaging.slicer_chain import SEED_OUTLINE_REFERENCE
+
+    segmentation = segment.outputSegmentation
+    if segmentation is None or not segmentation.IsA("vtkMRMLSegmentationNode"):
+        raise AssertionError(f"Self-Paced Segment's outputSegmentation is {segmentation}, not the organ's segmentation")
+    names = [segmentation.GetSegmentation().GetNthSegment(index).GetName()
+             for index in range(segmentation.GetSegmentation().GetNumberOfSegments())]
+    details["segmentation"] = {"name": segmentation.GetName(), "segments": names}
+    if names != ["liver"]:
+        raise AssertionError(f"the organ's segmentation holds the segments {names}, not one named 'liver'")
+    details["dice"] = round(float(_dice(mrml.segment_mask(segmentation, "liver", volume), liver)), 4)
+    if details["dice"] < ORGAN_DICE:
+        raise AssertionError(f"Dice of the segment 'liver' against the phantom's liver is {details['dice']} "
+                             f"(< {ORGAN_DICE})")
+    seed = segmentation.GetNodeReference(SEED_OUTLINE_REFERENCE)
+    if seed is None or segment.outline is not seed:
+        raise AssertionError(f"Self-Paced Segment's outline is {segment.outline}, not the organ's outline points "
+                             f"{seed}")
+    shown = {"outputSegmentationSelector": segmentation, "outlineSelector": seed}
+    wrong = [name for name, expected in shown.items() if getattr(panel.ui, name).currentNode() is not expected]
+    if wrong:
+        raise AssertionError(f"Self-Paced Segment's open panel does not show the handed nodes in {wrong}")
 
 
 # --- process phase -------------------------------------------------------------------------
@@ -729,6 +831,8 @@ def main(argv=None):
         if not ok:
             return 0
         report.step("Apply with the installation declined", step_apply_with_installation_declined, session)
+        if session.name in CHAIN_BUTTONS and _segment_requirements_installed():
+            report.step(CHAIN_SEGMENTING_STEP, step_chain_to_segment, session)
         if args.self_test:
             report.step("module self-test", step_self_test, session)
         return 0
