@@ -33,6 +33,10 @@ from clinicalimaging.slicer_dependencies import ensure_requirements
 from clinicalimaging.slicer_parameters import set_parameter_tooltips, stage_parameters, with_stage_parameters
 from clinicalimaging.slicer_progress import run_with_progress
 
+#: The module's extra Python packages; one file per module, because an extension's modules share one Resources
+#: folder once installed.
+REQUIREMENTS = "Requirements/FractionalEnhance.txt"
+
 #
 # FractionalEnhance
 #
@@ -238,7 +242,7 @@ class FractionalEnhanceWidget(ScriptedLoadableModuleWidget, VTKObservationMixin)
 
     def onApplyButton(self) -> None:
         """Enhance the input volume; a new output volume is created when none is selected."""
-        if not ensure_requirements(self.resourcePath("requirements.txt"), requester="FractionalEnhance"):
+        if not ensure_requirements(self.resourcePath(REQUIREMENTS), requester="FractionalEnhance"):
             return
         parameterNode = self._parameterNode
         outputVolume = run_with_progress(
@@ -265,7 +269,7 @@ class FractionalEnhanceWidget(ScriptedLoadableModuleWidget, VTKObservationMixin)
 
     def onCompareButton(self) -> None:
         """Compare the enhancement methods around the selected lesion segment; show the table and a CNR chart."""
-        if not ensure_requirements(self.resourcePath("requirements.txt"), requester="FractionalEnhance"):
+        if not ensure_requirements(self.resourcePath(REQUIREMENTS), requester="FractionalEnhance"):
             return
         parameterNode = self._parameterNode
         tableNode = run_with_progress(
@@ -285,7 +289,7 @@ class FractionalEnhanceWidget(ScriptedLoadableModuleWidget, VTKObservationMixin)
 
     def onSweepButton(self) -> None:
         """Run every method over its strength around the lesion segment; show the read-off table and the curves."""
-        if not ensure_requirements(self.resourcePath("requirements.txt"), requester="FractionalEnhance"):
+        if not ensure_requirements(self.resourcePath(REQUIREMENTS), requester="FractionalEnhance"):
             return
         parameterNode = self._parameterNode
         run_with_progress(

@@ -37,6 +37,10 @@ from clinicalimaging.slicer_dependencies import ensure_requirements
 from clinicalimaging.slicer_process import run_cli
 from clinicalimaging.slicer_progress import run_with_progress
 
+#: The module's extra Python packages; one file per module, because an extension's modules share one Resources
+#: folder once installed.
+REQUIREMENTS = "Requirements/OrganDetect.txt"
+
 #: The model shipped with the module (the command line's default model when absent here).
 SHIPPED_MODEL = Path(__file__).resolve().parent / "Resources" / "Models" / "organ-detector.keras"
 #: The views choice of the panel -> the command line's ``--views``.
@@ -270,7 +274,7 @@ class OrganDetectWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
     def onApplyButton(self) -> None:
         """Detect the organs; ROIs are created or updated, and a new table is created when none is selected."""
-        if not ensure_requirements(self.resourcePath("requirements.txt"), requester="OrganDetect"):
+        if not ensure_requirements(self.resourcePath(REQUIREMENTS), requester="OrganDetect"):
             return
         parameterNode = self._parameterNode
         result = run_with_progress(
@@ -304,7 +308,8 @@ class OrganDetectWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         does. Self-Paced Segment gets the volume, the segmentation, the outline points it started from and
         the box (its input, output, outline and region), so that its Apply re-runs it and Refine updates it.
         """
-        segmentRequirements = Path(slicer.util.modulePath(SEGMENT_MODULE)).parent / "Resources" / "requirements.txt"
+        segmentRequirements = (Path(slicer.util.modulePath(SEGMENT_MODULE)).parent / "Resources" / "Requirements"
+                               / f"{SEGMENT_MODULE}.txt")
         if not ensure_requirements(segmentRequirements, requester="OrganDetect"):
             return
         roiNode = self._parameterNode.organRoi
@@ -321,7 +326,7 @@ class OrganDetectWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
     def onTrainButton(self) -> None:
         """Train a model on the training volume and its labels; the new model becomes the selected one."""
-        if not ensure_requirements(self.resourcePath("requirements.txt"), requester="OrganDetect"):
+        if not ensure_requirements(self.resourcePath(REQUIREMENTS), requester="OrganDetect"):
             return
         parameterNode = self._parameterNode
         result = run_with_progress(
@@ -655,7 +660,7 @@ class OrganDetectTest(ScriptedLoadableModuleTest):
 
         moduleFolder = Path(__file__).resolve().parent
         self.assertTrue((moduleFolder / "Resources" / "UI" / "OrganDetect.ui").is_file())
-        text = (moduleFolder / "Resources" / "requirements.txt").read_text(encoding="utf-8")
+        text = (moduleFolder / "Resources" / "Requirements" / "OrganDetect.txt").read_text(encoding="utf-8")
         names = {re.match(r"[A-Za-z0-9._-]+", line).group(0).lower()
                  for line in (line.split("#")[0].strip() for line in text.splitlines()) if line}
         self.assertEqual(names, {"keras", "tensorflow"})

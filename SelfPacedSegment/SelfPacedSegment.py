@@ -35,6 +35,10 @@ from clinicalimaging.slicer_dependencies import ensure_requirements
 from clinicalimaging.slicer_parameters import set_parameter_tooltips, stage_parameters, with_stage_parameters
 from clinicalimaging.slicer_progress import run_with_progress
 
+#: The module's extra Python packages; one file per module, because an extension's modules share one Resources
+#: folder once installed.
+REQUIREMENTS = "Requirements/SelfPacedSegment.txt"
+
 
 
 #
@@ -236,7 +240,7 @@ class SelfPacedSegmentWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         Warnings about the outline (hard to tell from its surroundings, outside the body, likely in the wrong
         coordinate system) are shown in a message box once the result is there.
         """
-        if not ensure_requirements(self.resourcePath("requirements.txt"), requester="SelfPacedSegment"):
+        if not ensure_requirements(self.resourcePath(REQUIREMENTS), requester="SelfPacedSegment"):
             return
         parameterNode = self._parameterNode
 

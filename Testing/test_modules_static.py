@@ -334,3 +334,21 @@ def test_organ_detect_segments_with_self_paced_segments_requirements():
     source = ast.unparse(handler)
     assert "modulePath(SEGMENT_MODULE)" in source and "ensure_requirements(" in source
     assert source.index("ensure_requirements(") < source.index("run_with_progress(")
+
+
+def installed_resources(name: str) -> list:
+    """The paths a module's CMakeLists installs as resources, ``${MODULE_NAME}`` filled in."""
+    text = (REPOSITORY / name / "CMakeLists.txt").read_text(encoding="utf-8")
+    block = text.split("set(MODULE_PYTHON_RESOURCES", 1)[1].split(")", 1)[0]
+    return [entry.replace("${MODULE_NAME}", name) for entry in block.split() if not entry.startswith("#")]
+
+
+def test_no_two_modules_install_a_resource_to_the_same_path():
+    """An installed extension's scripted modules share one Resources folder: a second file of a name replaces the
+    first (e.g. every module's requirements file)."""
+    owners = {}
+    for name in MODULE_NAMES:
+        for resource in installed_resources(name):
+            assert (REPOSITORY / name / resource).is_file(), f"{name} installs {resource}, which does not exist"
+            assert resource not in owners, f"{name} and {owners[resource]} both install {resource}"
+            owners[resource] = name

@@ -172,7 +172,7 @@ def test_organ_detect_requirements_are_asked_for_on_slicer_5_10(screen, monkeypa
     """Slicer 5.10 without TensorFlow: one question naming it; declined, nothing is installed."""
     from pathlib import Path
 
-    source = Path(__file__).resolve().parents[1] / "OrganDetect" / "Resources" / "requirements.txt"
+    source = Path(__file__).resolve().parents[1] / "OrganDetect" / "Resources" / "Requirements" / "OrganDetect.txt"
     requirements = tmp_path / "requirements.txt"  # the module's file, asking for a TensorFlow no Python has
     requirements.write_text(source.read_text(encoding="utf-8").replace(">=2.18", ">=999"))
     questions, installs = [], []

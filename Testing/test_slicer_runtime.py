@@ -12,7 +12,7 @@ stand-ins built from each module's ``.ui``, then for every module:
   would be missing from Slicer's module list), creates the widget, ``setup()`` and
   ``enter()`` (the real ``connectGui``), checks each ``SlicerParameterName`` is bound and
   that values travel widget -> parameter node -> widget;
-- installs ``<Module>/Resources/requirements.txt`` for real with
+- installs ``<Module>/Resources/Requirements/<Module>.txt`` for real with
   ``slicer.packaging.pip_ensure`` (the 5.12 route; its confirmation box answered OK),
   runs the logic on a phantom, presses Apply in the panel, and runs the module's self-test.
 
@@ -438,8 +438,9 @@ def requirements_on(path, platform):
 
 @pytest.mark.parametrize("name", MODULES)
 def test_requirements_hold_no_core_package(name):
-    """``Resources/requirements.txt`` lists only what Slicer lacks (never numpy, scipy, SimpleITK, vtk, slicer-core...)."""
-    path = REPOSITORY / name / "Resources" / "requirements.txt"
+    """``Resources/Requirements/<Module>.txt`` lists only what Slicer lacks (never numpy, scipy, SimpleITK, vtk,
+    slicer-core...)."""
+    path = REPOSITORY / name / "Resources" / "Requirements" / f"{name}.txt"
     if not path.is_file():
         return  # a module that needs nothing beyond a stock Slicer has no requirements file
     named = requirement_names(path)
@@ -456,7 +457,7 @@ def test_organ_detect_requirements_per_platform():
     """Keras everywhere; TensorFlow >= 2.18 (NumPy 2) everywhere, with the NVIDIA libraries on Linux only."""
     from packaging.requirements import Requirement
 
-    path = REPOSITORY / "OrganDetect" / "Resources" / "requirements.txt"
+    path = REPOSITORY / "OrganDetect" / "Resources" / "Requirements" / "OrganDetect.txt"
     requirements = [Requirement(line) for line in (line.split("#")[0].strip()
                                                    for line in path.read_text(encoding="utf-8").splitlines()) if line]
     for platform in ("linux", "darwin", "win32"):

@@ -1,7 +1,7 @@
 """Extra Python packages of a module, installed on first use after the user agrees: for the Slicer modules only.
 
 Each module lists the packages it needs beyond what Slicer ships in its
-``Resources/requirements.txt``. Slicer 5.12 and newer install them with
+``Resources/Requirements/<Module>.txt``. Slicer 5.12 and newer install them with
 ``slicer.packaging.pip_ensure`` (which asks the user first); Slicer 5.10 has only
 ``slicer.util.pip_install``, so the question is asked here. Slicer is imported inside
 the function, so importing the file itself works anywhere.

@@ -16,7 +16,7 @@ Phases:
     close the scene; press a panel's button to Self-Paced Segment (:data:`CHAIN_BUTTONS`;
     Organ Detect's, which needs scikit-learn to segment, with its installation declined).
 ``process``
-    ``bind``'s start, then install ``Resources/requirements.txt`` for real with
+    ``bind``'s start, then install ``Resources/Requirements/<Module>.txt`` for real with
     ``slicer.packaging.pip_ensure`` (its confirmation box answered OK by the stand-in),
     run the logic on a phantom, press Apply in the panel, and run the module's self-test.
     A module of :data:`NOT_INSTALLED` (OrganDetect: TensorFlow is gigabytes, minutes to
@@ -517,18 +517,18 @@ def _check_organ_segmentation(details, segment, panel, volume, liver):
 
 
 def step_requirements(details, session, core):
-    """Resources/requirements.txt installed for real through slicer.packaging.pip_ensure (Slicer >= 5.12)."""
+    """Resources/Requirements/<Module>.txt installed for real through slicer.packaging.pip_ensure (Slicer >= 5.12)."""
     import importlib.metadata
 
     import standins
 
     import slicer
 
-    path = session.module_file.parent / "Resources" / "requirements.txt"
+    path = session.module_file.parent / "Resources" / "Requirements" / f"{session.module_file.stem}.txt"
     details["file"] = str(path)
     if not path.is_file():
         details["requirements"] = []
-        details["note"] = "no Resources/requirements.txt: the module needs nothing beyond a stock Slicer"
+        details["note"] = "no Resources/Requirements/<Module>.txt: the module needs nothing beyond a stock Slicer"
         return []
     import slicer.packaging as packaging
 
@@ -565,11 +565,11 @@ def step_requirements(details, session, core):
 
 
 def step_requirements_not_installed(details, session, core):
-    """Resources/requirements.txt read by slicer.packaging: valid markers, no core package, one entry per
+    """Resources/Requirements/<Module>.txt read by slicer.packaging: valid markers, no core package, one entry per
     package on each platform, not satisfied yet (so Apply would ask); nothing is installed."""
     import slicer.packaging as packaging
 
-    path = session.module_file.parent / "Resources" / "requirements.txt"
+    path = session.module_file.parent / "Resources" / "Requirements" / f"{session.module_file.stem}.txt"
     details["file"] = str(path)
     details["why_not_installed"] = NOT_INSTALLED[session.name]
     requirements = packaging.load_requirements(path)
