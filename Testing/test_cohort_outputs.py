@@ -115,7 +115,7 @@ def chromium():
 def run_chromium(page, profile, *arguments):
     """Run headless Chromium on ``page`` with ``arguments``; its stdout."""
     command = [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *arguments, page.as_uri()]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=180)
+    done = subprocess.run(command, capture_output=True, encoding="utf-8", errors="replace", timeout=180)
     assert done.returncode == 0, f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr[-3000:]}"
     return done.stdout
 

@@ -51,6 +51,7 @@ def test_the_organ_is_segmented_from_its_box_and_named_after_it(organ_run):
     truth = np.isin(mrml.array_from_volume(mrml.read_volume(case["labels"], labelmap=True)), LIVER_LABELS)
     assert dice(organ, truth) > LIVER_DICE
     assert summary["lesion"]["voxels"] == int(organ.sum())  # the figures describe the organ
+    assert f"liver {summary['lesion']['volume_ml']:.2f} mL" in result.stdout  # and say so
 
 
 def test_the_organ_stays_inside_its_detected_box(organ_run):

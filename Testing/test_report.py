@@ -127,6 +127,13 @@ def test_panels_state_orientation_scale_window_and_what_they_show(report):
     assert legend == ["lesion outline (segmentation)", "liver box, score 0.93", "spleen box, score 0.81"]
 
 
+def test_an_organ_segmented_from_its_box_is_named_in_title_and_legend(phantom):
+    figure = case_report_figure(phantom.image, phantom.labels == 2, phantom.ijk_to_ras, structure="liver")
+    assert "liver's centroid" in figure.get_suptitle() and "liver volume" in figure.get_suptitle()
+    assert "lesion" not in figure.get_suptitle()
+    assert [text.get_text() for text in figure.legends[0].get_texts()] == ["liver outline (segmentation)"]
+
+
 def test_without_enhanced_image_two_panels(phantom):
     figure = case_report_figure(phantom.image, phantom.labels == phantom.lesion_label, phantom.ijk_to_ras)
     assert [axis.get_title().split(",")[0] for axis in panels(figure)] == ["Original: axial", "Original: coronal"]

@@ -53,7 +53,7 @@ class _View:
         return section[::-1 if self.flip_rows else 1, ::-1 if self.flip_columns else 1]
 
 
-def case_report_figure(image, mask, ijk_to_ras, *, enhanced=None, boxes=(), title="", unit=""):
+def case_report_figure(image, mask, ijk_to_ras, *, enhanced=None, boxes=(), title="", unit="", structure="lesion"):
     """A report figure of one case: lesion outline and organ boxes on axial and coronal slices through the lesion.
 
     Columns: the axial slice (the volume's K slice) and the coronal slice (the slice
@@ -89,6 +89,9 @@ def case_report_figure(image, mask, ijk_to_ras, *, enhanced=None, boxes=(), titl
         First line of the figure's title, e.g. the case's name.
     unit : str
         Unit of the grey values (e.g. ``"HU"``), written on the grey bar.
+    structure : str
+        What the mask is, as the title and legend name it: ``"lesion"``, or an organ
+        segmented from its box (e.g. ``"liver"``).
 
     Returns
     -------
@@ -111,7 +114,7 @@ def case_report_figure(image, mask, ijk_to_ras, *, enhanced=None, boxes=(), titl
     window, source = _grey_window(image, unit)
     coloured = [(box, BOX_COLOURS[number % len(BOX_COLOURS)]) for number, box in enumerate(boxes)]
     figure = Figure(figsize=(FIGURE_WIDTH, ROW_HEIGHT * len(rows) + 1.5), layout="constrained")
-    figure.suptitle(_title(title, mask, centre, ijk_to_ras), fontsize=13)
+    figure.suptitle(_title(title, mask, centre, ijk_to_ras, structure), fontsize=13)
     axes = figure.subplots(len(rows), 2, squeeze=False)
     cut = set()
     for row_axes, (row_name, volume) in zip(axes, rows):
@@ -123,7 +126,7 @@ def case_report_figure(image, mask, ijk_to_ras, *, enhanced=None, boxes=(), titl
     quantity = f"grey level ({unit})" if unit else "grey level"
     figure.colorbar(shown, ax=axes.ravel().tolist(), shrink=0.6,
                     label=f"{quantity}; window {window[0]:.4g} to {window[1]:.4g} {unit}".rstrip() + f"\n({source})")
-    _legend(figure, mask.any(), coloured, cut)
+    _legend(figure, mask.any(), coloured, cut, structure)
     return figure
 
 
@@ -136,12 +139,12 @@ def _grey_window(image, unit):
     low, high = (float(value) for value in np.percentile(image, WINDOW_PERCENTILES))
     return (low, high), f"percentiles {WINDOW_PERCENTILES[0]:g} to {WINDOW_PERCENTILES[1]:g} of the original image"
 
-def _legend(figure, has_lesion, coloured, cut):
+def _legend(figure, has_lesion, coloured, cut, structure):
     """A legend below the panels: the lesion outline (when there is one) and each organ's box, its score, and
     whether any slice cuts it (``cut``: numbers of the boxes drawn)."""
     from matplotlib.lines import Line2D
 
-    handles = [Line2D([], [], color=LESION_COLOUR, linewidth=1.5, label="lesion outline (segmentation)")]
+    handles = [Line2D([], [], color=LESION_COLOUR, linewidth=1.5, label=f"{structure} outline (segmentation)")]
     handles = handles if has_lesion else []
     handles += [Line2D([], [], color=colour, linewidth=2, label=f"{box.organ} box, score {box.score:.2f}"
                        + ("" if number in cut else " (outside these slices)"))
@@ -188,15 +191,15 @@ def _make_view(name, ijk_to_ras, shape, axis, index):
                  row_step=-steps[row_axis] if flip_rows else steps[row_axis])
 
 
-def _title(title, mask, centre, ijk_to_ras):
+def _title(title, mask, centre, ijk_to_ras, structure):
     """The figure's title: the caller's line, then where the slices are and the lesion's volume."""
     centre_ras = ijk_to_ras[:3, :3] @ centre[::-1] + ijk_to_ras[:3, 3]
     where = "(R, A, S) = (" + ", ".join(f"{value:.1f}" for value in centre_ras) + ") mm"
     if mask.any():
         volume_ml = mask.sum() * abs(np.linalg.det(ijk_to_ras[:3, :3])) / 1000
-        line = f"Slices through the lesion's centroid at {where}; lesion volume {volume_ml:.2f} mL"
+        line = f"Slices through the {structure}'s centroid at {where}; {structure} volume {volume_ml:.2f} mL"
     else:
-        line = f"Slices through the image centre at {where}: no lesion segmented"
+        line = f"Slices through the image centre at {where}: no {structure} segmented"
     return f"{title}\n{line}" if title else line
 
 

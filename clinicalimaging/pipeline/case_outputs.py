@@ -79,7 +79,8 @@ def write_case_outputs(result, staged, outputs, summary):
     figure = case_report_figure(image, mask, mrml.ijk_to_ras(result.input_node),
                                 enhanced=None if result.enhanced_node is None else
                                 mrml.voxels_of_volume(result.enhanced_node),
-                                boxes=result.boxes, title=result.input_node.GetName(), unit=result.unit)
+                                boxes=result.boxes, title=result.input_node.GetName(), unit=result.unit,
+                                structure=summary.get("target_organ") or "lesion")
     figure.savefig(staged[outputs["report"]])
     scene = result.input_node.GetScene()
     selection = scene.GetNodeByID("vtkMRMLSelectionNodeSingleton")
@@ -90,11 +91,13 @@ def write_case_outputs(result, staged, outputs, summary):
 
 
 def key_figures(summary):
-    """One line of the figures a reader looks for first: organs found, lesion size, CNR, seconds per stage."""
+    """One line of the figures a reader looks for first: organs found, the lesion's (or target organ's) size, CNR,
+    seconds per stage."""
     parts = [f"{len(summary['organs'])} organs found"] if "detect" in summary["seconds"] else []
     lesion = summary["lesion"]
     if lesion is not None:
-        parts.append(f"lesion {lesion['volume_ml']:.2f} mL, {lesion['longest_diameter_mm']:.1f} x "
+        parts.append(f"{summary.get('target_organ') or 'lesion'} {lesion['volume_ml']:.2f} mL, "
+                     f"{lesion['longest_diameter_mm']:.1f} x "
                      f"{lesion['perpendicular_diameter_mm']:.1f} mm")
         cnr = summary["cnr"]
         if cnr.get("ratio") is not None:
