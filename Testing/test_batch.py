@@ -170,10 +170,11 @@ def test_outdir_cannot_be_indir_and_indir_must_hold_cases(cohort, tmp_path):
     assert "DICOM" in result.stderr and not (tmp_path / "out").exists()
 
 
-def test_an_unreachable_scheduler_is_one_line(cohort, tmp_path):
-    result = run_cli("batch", cohort, tmp_path / "out", "--scheduler", "tcp://127.0.0.1:9", "--no-detect")
+@pytest.mark.parametrize("address", ["tcp://127.0.0.1:9", "no-port-here"])
+def test_an_unreachable_scheduler_is_one_line_and_leaves_no_outdir(cohort, tmp_path, address):
+    result = run_cli("batch", cohort, tmp_path / "out", "--scheduler", address, "--no-detect")
     assert_clean_input_error(result)
-    assert "scheduler" in result.stderr
+    assert "scheduler" in result.stderr and not (tmp_path / "out").exists()
 
 
 def test_a_running_cluster_takes_the_cases_by_its_address(cohort, tmp_path):

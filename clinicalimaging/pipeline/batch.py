@@ -42,9 +42,7 @@ def run_batch(arguments, settings, progress):
         succeeded, 1 when one failed.
     """
     from .cases import find_cases, read_manifest
-    from .cohort_outputs import write_cohort_page, write_summary_table
-    from .ledger import Ledger
-    from .runner import check_memory_limit, import_distributed, run_cases
+    from .runner import check_memory_limit, import_distributed
 
     input_folder, output_folder = Path(arguments.input_folder), Path(arguments.output_folder)
     _check_folders(input_folder, output_folder)
@@ -59,7 +57,24 @@ def run_batch(arguments, settings, progress):
         cases = find_cases(input_folder, exclude=output_folder)
     if arguments.target_organ:
         cases = [_with_target_organ(case, arguments.target_organ) for case in cases]
+    created = not output_folder.exists()
     output_folder.mkdir(exist_ok=True)
+    try:
+        return _run_cases_and_report(arguments, settings, cases, model_checksum, input_folder, output_folder,
+                                     progress)
+    except BaseException:
+        if created and not any(path.name != LEDGER_FOLDER for path in output_folder.iterdir()) \
+                and not any((output_folder / LEDGER_FOLDER).glob("*.json")):
+            shutil.rmtree(output_folder, ignore_errors=True)  # nothing ran: no trace, not even an empty OUTDIR
+        raise
+
+
+def _run_cases_and_report(arguments, settings, cases, model_checksum, input_folder, output_folder, progress):
+    """Run the cases the ledger says are left, write the cohort outputs; the command's outcome."""
+    from .cohort_outputs import write_cohort_page, write_summary_table
+    from .ledger import Ledger
+    from .runner import run_cases
+
     shutil.rmtree(output_folder / PARTIAL_FOLDER, ignore_errors=True)  # what a killed earlier run left
     ledger = Ledger(output_folder / LEDGER_FOLDER)
     shared = {**settings.to_dict(), "model_sha256": model_checksum}

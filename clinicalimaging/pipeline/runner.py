@@ -134,7 +134,7 @@ def _client(distributed, workers, scheduler, memory_limit, debug):
     if scheduler is not None:
         try:
             client = distributed.Client(scheduler, timeout=f"{CONNECT_TIMEOUT_S}s", set_as_default=False)
-        except (OSError, TimeoutError) as error:
+        except (OSError, TimeoutError, ValueError) as error:  # unreachable, or not an address
             raise InputError(f"No Dask scheduler answers at '{scheduler}' ({one_line(error)}); check the address "
                              "and that the scheduler runs, or leave out --scheduler to run on this machine.") from None
         with client:
