@@ -121,7 +121,7 @@ def run_batch(argv, *, command=None, python=None, stdout=None, stderr=None):
     except InputError as error:
         print(f"{PROGRAM}: error: {one_line(error)}", file=stderr, flush=True)
         return EXIT_USAGE
-    from .pipeline.batch import COHORT_PAGE, SUMMARY_TABLE
+    from .pipeline.batch import COHORT_PAGE, SUMMARY_TABLE, cohort_record
     from .pipeline.case_outputs import key_figures
     from .pipeline.cohort_outputs import write_cohort_page, write_summary_table
 
@@ -129,21 +129,18 @@ def run_batch(argv, *, command=None, python=None, stdout=None, stderr=None):
     records = []
     for case in plan["cases"]:
         started = time.perf_counter()
-        record = {"case": case.case_id, "ran": True, "input": str(case.image), "status": "failed", "error": None,
-                  "folder": None, "summary": None}
         try:
             summary = _run_case(case, plan, command, python)
         except (KeyboardInterrupt, Cancelled):
             raise
         except Exception as error:  # noqa: BLE001 - a bad case fails alone
-            record.update(error=_reason(error, stderr), seconds=time.perf_counter() - started)
-            print(f"{case.case_id}: FAILED: {record['error']}", file=stdout, flush=True)
+            result = {"status": "failed", "error": _reason(error, stderr), "seconds": time.perf_counter() - started}
+            print(f"{case.case_id}: FAILED: {result['error']}", file=stdout, flush=True)
         else:
-            record.update(status="succeeded", folder=case.case_id, summary=summary,
-                          seconds=time.perf_counter() - started)
-            print(f"{case.case_id}: done in {record['seconds']:.1f} s: {key_figures(summary)}", file=stdout,
+            result = {"status": "succeeded", "summary": summary, "seconds": time.perf_counter() - started}
+            print(f"{case.case_id}: done in {result['seconds']:.1f} s: {key_figures(summary)}", file=stdout,
                   flush=True)
-        records.append(record)
+        records.append(cohort_record(case, result, ran=True))
     output_root = plan["output_root"]
     write_summary_table(records, output_root / SUMMARY_TABLE)
     write_cohort_page(records, output_root, output_root / COHORT_PAGE, title=f"Cohort {plan['input_root'].name}")

@@ -99,7 +99,7 @@ def _run_cases_and_report(arguments, settings, cases, model_checksum, input_fold
             warnings.warn(f"case {case.case_id}: {message}", InputWarning, stacklevel=1)
         if arguments.debug and result.get("traceback"):
             print(result["traceback"])
-        records[case.case_id] = _record(case, result, ran=True)
+        records[case.case_id] = cohort_record(case, result, ran=True)
 
     if waiting:
         record = provenance.current()
@@ -146,8 +146,18 @@ def _model_checksum(settings):
     return provenance.sha256(path)
 
 
-def _record(case, result, *, ran):
-    """A case's row for the cohort outputs (:mod:`.cohort_outputs`)."""
+def cohort_record(case, result, *, ran):
+    """A case's row for the cohort outputs (:mod:`.cohort_outputs`).
+
+    Parameters
+    ----------
+    case : Case
+    result : dict
+        ``status`` (``"succeeded"`` or ``"failed"``), and ``seconds``, ``error`` and
+        ``summary`` when known.
+    ran : bool
+        Whether the case ran now (False: its result comes from an earlier run).
+    """
     succeeded = result["status"] == "succeeded"
     return {"case": case.case_id, "status": result["status"], "ran": ran, "seconds": result.get("seconds"),
             "error": result.get("error"), "input": str(case.image), "folder": case.case_id if succeeded else None,
@@ -155,7 +165,7 @@ def _record(case, result, *, ran):
 
 
 def _record_from_ledger(case, entry):
-    return _record(case, {"status": entry["status"], "seconds": entry.get("seconds"), "error": entry.get("error"),
+    return cohort_record(case, {"status": entry["status"], "seconds": entry.get("seconds"), "error": entry.get("error"),
                           "summary": entry.get("summary")}, ran=False)
 
 
