@@ -381,7 +381,8 @@ def random_shapes_volume(shape, pixel_mm, rng, settings=None, *, shapes=8, name=
     spreads[AIR] = 0.0
     image = appearance(tissues, means, spreads, pixel_mm, rng, settings)
     grid = CanonicalGrid((0.0, 0.0, 0.0), float(pixel_mm), tuple(int(n) for n in shape))
-    return LabelledVolume(to_pseudo_hu(image, tissues == AIR), grid.ijk_to_ras, np.zeros(shape, np.int32), {}, name=name)
+    return LabelledVolume(to_pseudo_hu(image, tissues == AIR), grid.ijk_to_ras, np.zeros(shape, np.int32), {},
+                          name=name)
 
 
 def _ellipsoid(shape, rng):
