@@ -296,6 +296,10 @@ class OrganDetectWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             if roiNodes and parameterNode.organRoi not in roiNodes:
                 parameterNode.organRoi = roiNodes[0]  # one click less for "Segment this organ"
             self._showDevice(device)
+            if self.logic.notes:
+                self.ui.deviceLabel.text += "\n" + "\n".join(self.logic.notes)
+                if not roiNodes:
+                    slicer.util.warningDisplay(self.logic.notes[0], windowTitle=_("Organ Detect"))
 
     def _organVolume(self, roiNode):
         """The volume an organ box was found in (its reference), else the panel's input volume."""
@@ -366,6 +370,9 @@ class OrganDetectLogic(ScriptedLoadableModuleLogic):
     def __init__(self) -> None:
         """Called when the logic class is instantiated. Can be used for initializing member variables."""
         ScriptedLoadableModuleLogic.__init__(self)
+        #: What the last :meth:`process` has to say beside its nodes: no organ found (the scan may be out of the
+        #: model's scope), an experimental lesion probability.
+        self.notes = []
 
     def getParameterNode(self):
         """The module's singleton parameter node in the scene."""
@@ -393,11 +400,15 @@ class OrganDetectLogic(ScriptedLoadableModuleLogic):
         :return: ``(roiNodes, tableNode, device)``: the ROI nodes (one per organ found, named after it; an ROI
             this module made for the same organ and input volume is updated, not duplicated), the table node
             (one row per organ) and the device that ran the network (text, or None when not reported).
-            ROIs of this input for organs not found this time are hidden.
+            ROIs of this input for organs not found this time are hidden. :attr:`notes` says why nothing was
+            found, or that the lesion probability is experimental.
         """
         arguments = self._detectArguments(inputVolume, model, organs, scoreThreshold, views)
         # Keras-free; imported here so that loading the module file stays light.
-        from clinicalimaging.detect.nodes_output import boxes_from_table_file, detection_table, roi_nodes_from_boxes
+        from clinicalimaging.detect.model_files import default_model_path, read_metadata
+        from clinicalimaging.detect.model_scope import out_of_scope_message
+        from clinicalimaging.detect.nodes_output import (EXPERIMENTAL_GRADE_NOTE, boxes_from_table_file,
+                                                         detection_table, roi_nodes_from_boxes)
 
         startTime = time.time()
         logging.info("Organ detection started")
@@ -421,6 +432,12 @@ class OrganDetectLogic(ScriptedLoadableModuleLogic):
             if organ not in found and roiNode.GetDisplayNode() is not None:
                 roiNode.GetDisplayNode().SetVisibility(False)
         tableNode = detection_table(boxes, scene=scene, node=outputTable)
+        self.notes = []
+        if not boxes:
+            metadata = read_metadata(model or self.defaultModel() or default_model_path())
+            self.notes.append(out_of_scope_message(float(scoreThreshold), metadata))
+        elif any(box.grade_experimental for box in boxes):
+            self.notes.append(_("Lesion probability (grade): {note}").format(note=EXPERIMENTAL_GRADE_NOTE))
         _report(progress, 1.0, _("Done"))
         logging.info(f"Organ detection completed in {time.time() - startTime:.2f} seconds: {len(boxes)} organs "
                      f"on {completed.device or 'an unreported device'}")

@@ -111,3 +111,37 @@ def test_train_detector_refuses_mismatched_inputs(tmp_path):
     assert result.returncode == 2 and "one label file per image" in result.stderr
     assert nothing.returncode == 2 and "Nothing to train on" in nothing.stderr
     assert not (tmp_path / "m.keras").exists()
+
+
+def test_detect_on_a_volume_without_organs_says_so_in_one_line_and_writes_empty_outputs(tmp_path, tiny_detector):
+    _, model = tiny_detector
+    image = sitk.GetImageFromArray(np.full((24, 48, 48), 40, np.int16))  # uniform soft tissue: no organ
+    image.SetSpacing((3.0, 3.0, 4.0))
+    sitk.WriteImage(image, str(tmp_path / "uniform.nrrd"))
+    result = run_cli("detect", tmp_path / "uniform.nrrd", tmp_path / "organs.mrk.json", "--table",
+                     tmp_path / "organs.csv", "--model", model, "--views", "axial")
+
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("0 organs found")
+    said = [line for line in lines if line.startswith("No organ reached score >= 0.15")]
+    assert len(said) == 1 and "not trained on" in said[0] and "liver" in said[0]
+    assert json.loads((tmp_path / "organs.mrk.json").read_text())["markups"] == []
+    from clinicalimaging.detect.nodes_output import boxes_from_table_file
+    assert boxes_from_table_file(tmp_path / "organs.csv") == []
+
+
+def test_detect_marks_a_grade_learnt_from_phantoms_as_experimental(tmp_path, tiny_detector):
+    _, model = tiny_detector
+    case = write_case(tmp_path, seed=701)
+    result = run_cli("detect", case["image"], tmp_path / "organs.mrk.json", "--table", tmp_path / "organs.csv",
+                     "--model", model, "--views", "axial")
+
+    assert result.returncode == 0, result.stderr
+    assert "grade (lesion probability): experimental" in result.stdout and "(experimental)" in result.stdout
+    with open(tmp_path / "organs.csv", newline="", encoding="utf-8") as table:
+        assert {row["grade_experimental"] for row in csv.DictReader(table)} == {"yes"}
+    scene, _ = mrml.scene.create_standalone_scene()
+    for roi in mrml.read_markups_list(tmp_path / "organs.mrk.json", scene=scene):
+        assert "lesion probability" in roi.GetNthControlPointDescription(0)
+        assert "experimental" in roi.GetNthControlPointDescription(0)

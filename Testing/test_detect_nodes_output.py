@@ -135,7 +135,8 @@ def test_detection_rows_have_the_contract_columns_and_rounding():
     rows = detection_rows(BOXES + [OrganBox("aorta", 0.4, (1.004, 2.0, 3.0), (2.0, 4.0, 6.0))])
     assert [list(row) for row in rows] == [list(TABLE_COLUMNS)] * 4
     assert TABLE_COLUMNS == ("organ", "score", "r_min", "r_max", "a_min", "a_max", "s_min", "s_max", "center_r",
-                             "center_a", "center_s", "size_r", "size_a", "size_s", "grade", "views")
+                             "center_a", "center_s", "size_r", "size_a", "size_s", "grade", "views",
+                             "grade_experimental")
     liver, aorta = rows[0], rows[3]
     assert liver["score"] == 0.9346 and liver["grade"] == 0.1235 and liver["views"] == "axial+coronal"
     assert (liver["r_min"], liver["center_r"], liver["size_r"]) == (-110.25, -60.5, 99.5)

@@ -13,7 +13,8 @@ class OrganBox:
     organ : str
         Class name (TotalSegmentator's spelling, e.g. ``"kidney_left"``).
     score : float
-        Confidence in [0, 1].
+        Confidence in [0, 1]: for a calibrated model the estimated probability that the
+        box is right (3-D IoU >= 0.5 with the organ's box), else the fused network score.
     ras_min, ras_max : tuple of 3 float
         Opposite corners of the box in RAS (R, A, S) mm, ``ras_min < ras_max`` on every
         axis; the box is aligned with the RAS axes whatever the volume's orientation.
@@ -22,6 +23,9 @@ class OrganBox:
         when the model has none.
     views : tuple of str
         The slice views that found the organ (``"axial"``, ``"coronal"``, ``"sagittal"``).
+    grade_experimental : bool
+        The grade head never saw a real lesion label (trained on phantom lesions only,
+        :func:`.model_scope.grade_is_experimental`): the grade is not to be relied on.
     """
 
     organ: str
@@ -30,6 +34,7 @@ class OrganBox:
     ras_max: tuple
     grade: Optional[float] = None
     views: tuple = ()
+    grade_experimental: bool = False
 
     @property
     def center(self):

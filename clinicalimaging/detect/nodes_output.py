@@ -16,9 +16,12 @@ from ..errors import InputError
 from .detections import OrganBox
 from .organs import organ_colour
 
-#: Columns of the detection table, in order: RAS bounds, centre and size in mm, then the lesion grade and views.
+#: Columns of the detection table, in order: RAS bounds, centre and size in mm, then the lesion grade, views and
+#: whether the grade is experimental.
 TABLE_COLUMNS = ("organ", "score", "r_min", "r_max", "a_min", "a_max", "s_min", "s_max", "center_r", "center_a",
-                 "center_s", "size_r", "size_a", "size_s", "grade", "views")
+                 "center_s", "size_r", "size_a", "size_s", "grade", "views", "grade_experimental")
+#: What follows an experimental grade in a description (:attr:`.detections.OrganBox.grade_experimental`).
+EXPERIMENTAL_GRADE_NOTE = "experimental: learnt from phantom lesions only"
 #: Node attributes of each ROI node.
 ORGAN_ATTRIBUTE = "ClinicalImaging.Organ"
 SCORE_ATTRIBUTE = "ClinicalImaging.Score"
@@ -31,7 +34,10 @@ _BOUND_COLUMNS = ("r_min", "r_max", "a_min", "a_max", "s_min", "s_max")
 
 def _description(box):
     text = f"score {box.score:.2f}"
-    return text if box.grade is None else f"{text}, lesion probability {box.grade:.2f}"
+    if box.grade is None:
+        return text
+    note = f" ({EXPERIMENTAL_GRADE_NOTE})" if box.grade_experimental else ""
+    return f"{text}, lesion probability {box.grade:.2f}{note}"
 
 
 def _check_unique(boxes):
@@ -47,7 +53,8 @@ def roi_nodes_from_boxes(boxes, *, scene=None, replace=None):
     Each node is named after its organ (made unique in the scene for a new node),
     has the box's centre and size (its RAS bounds are the box), the organ's colour
     (:func:`~.organs.organ_colour`, as colour and selected colour), the description
-    ``"score 0.93"`` (with ``", lesion probability 0.12"`` when graded) on its control
+    ``"score 0.93"`` (with ``", lesion probability 0.12"`` when graded, followed by
+    ``" (experimental: ...)"`` for an experimental grade) on its control
     point, which the markups file keeps, and on the node (where MRML clears it when a
     control point is added to any markups node of the scene) and the attributes
     :data:`ORGAN_ATTRIBUTE`, :data:`SCORE_ATTRIBUTE`, :data:`VIEWS_ATTRIBUTE` and,
@@ -132,7 +139,9 @@ def detection_rows(boxes):
     list of dict
         One per box, in order: ``organ``; ``score`` (rounded to 0.0001); RAS bounds,
         centre and size in mm (rounded to 0.01 mm); ``grade`` (0.0001, or ``""``
-        without a grade); ``views`` joined by ``"+"`` (e.g. ``"axial+coronal"``).
+        without a grade); ``views`` joined by ``"+"`` (e.g. ``"axial+coronal"``);
+        ``grade_experimental`` (``"yes"`` when the grade head never saw a real lesion
+        label, ``"no"``, or ``""`` without a grade).
     """
     rows = []
     for box in boxes:
@@ -146,6 +155,7 @@ def detection_rows(boxes):
                 row[f"{prefix}_{letter}"] = _rounded(value, _MM_DIGITS)
         row["grade"] = "" if box.grade is None else _rounded(box.grade, _SCORE_DIGITS)
         row["views"] = "+".join(box.views)
+        row["grade_experimental"] = "" if box.grade is None else ("yes" if box.grade_experimental else "no")
         rows.append(row)
     return rows
 
@@ -174,7 +184,8 @@ def boxes_from_table_file(path):
     """Read a detection table file (``.csv`` or ``.tsv``, columns :data:`TABLE_COLUMNS`) back into boxes.
 
     Only ``organ``, ``score`` and the six bounds are required; ``grade`` (empty or
-    ``nan`` for none) and ``views`` are read when present. Centre and size columns are
+    ``nan`` for none), ``views`` and ``grade_experimental`` (``yes``) are read when
+    present. Centre and size columns are
     not read: they follow from the bounds.
 
     Parameters
@@ -246,4 +257,5 @@ def _box_from_row(row, line, path):
                          f"maximum (min {list(ras_min)}, max {list(ras_max)} mm).")
     views = tuple(view for view in (row.get("views") or "").strip().split("+") if view)
     return OrganBox(organ=organ, score=_number(row, "score", line, path), ras_min=ras_min, ras_max=ras_max,
-                    grade=_number(row, "grade", line, path, optional=True), views=views)
+                    grade=_number(row, "grade", line, path, optional=True), views=views,
+                    grade_experimental=(row.get("grade_experimental") or "").strip().lower() == "yes")
