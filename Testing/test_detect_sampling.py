@@ -51,6 +51,6 @@ def test_augmented_slices_have_the_training_size_and_boxes_inside(phantom_case):
     parameters = TrainParameters(crop_px=64, dihedral_probability=1.0)
     rng = np.random.default_rng(3)
     for _ in range(10):
-        inputs, boxes, classes, grades, unknown = augmented_slice(phantom_case, "axial", 12, parameters, {}, rng)
+        inputs, boxes, classes, grades, unknown, _ = augmented_slice(phantom_case, "axial", 12, parameters, {}, rng)
         assert inputs.shape == (64, 64, 2) and len(boxes) == len(classes) == len(grades) and len(unknown) == 0
         assert (boxes[:, :2] >= 0).all() and (boxes[:, 2:] <= 64).all() and (boxes[:, 2:] > boxes[:, :2]).all()

@@ -28,6 +28,9 @@ class LabelledVolume:
     lesion_names : tuple of str
         Label names that mark lesions; given, the organs get grade targets
         (lesion inside the organ's box or not).
+    background_only : bool
+        The scan is known to hold none of the organs (its label map all 0): every
+        class is labelled, as absent (:func:`background_volume`).
     """
 
     image: np.ndarray
@@ -36,6 +39,20 @@ class LabelledVolume:
     label_names: dict
     name: str = "volume"
     lesion_names: tuple = ()
+    background_only: bool = False
+
+
+def background_volume(image, ijk_to_ras, name="background"):
+    """A :class:`LabelledVolume` of a scan that holds none of the organs: an empty label map, every class absent.
+
+    Parameters
+    ----------
+    image : ndarray, shape (K, J, I)
+    ijk_to_ras : ndarray, shape (4, 4)
+    name : str
+    """
+    return LabelledVolume(image, ijk_to_ras, np.zeros(np.shape(image), np.uint8), {}, name=name,
+                          background_only=True)
 
 
 #: Class value of voxels whose organ class is unknown (a coarser label, see :func:`.organs.covered_classes`).
@@ -57,6 +74,10 @@ class GridCase:
         Lesion voxels, None when the case has no lesion labels.
     grid : CanonicalGrid
     modality : str
+    labelled : ndarray of bool, shape (num_classes,)
+        The classes the label map can show: where a class is not labelled, its
+        organ may lie among the background voxels (a partial label map), and
+        training does not teach it as absent there.
     """
 
     inputs: np.ndarray
@@ -64,6 +85,7 @@ class GridCase:
     lesion: Optional[np.ndarray]
     grid: object
     modality: str
+    labelled: np.ndarray
 
 
 def grid_input(image, ijk_to_ras, pixel_mm, modality="auto"):
@@ -90,10 +112,15 @@ def grid_input(image, ijk_to_ras, pixel_mm, modality="auto"):
 def grid_case(volume, class_names, pixel_mm, modality="auto"):
     """A :class:`LabelledVolume` on its canonical grid with the model's classes.
 
+    A class is labelled (:attr:`GridCase.labelled`) when its name is one of the
+    volume's label names, or every class when the volume is ``background_only``; a
+    coarser label that covers several classes labels none of them.
+
     Raises
     ------
     InputError
-        The label map's shape differs from the image's, or it holds none of the classes.
+        The label map's shape differs from the image's, or it holds none of the classes
+        (and the volume is not ``background_only``).
     """
     labels = np.asarray(volume.labels)
     if labels.shape != np.shape(volume.image):
@@ -111,7 +138,7 @@ def grid_case(volume, class_names, pixel_mm, modality="auto"):
         if value < len(lookup) and covered_classes(name, class_names):
             lookup[value] = UNKNOWN_CLASS
     lesion_values = [by_name[name] for name in volume.lesion_names if name in by_name and by_name[name] < len(lookup)]
-    if not ((lookup > 0) & (lookup != UNKNOWN_CLASS)).any():
+    if not volume.background_only and not ((lookup > 0) & (lookup != UNKNOWN_CLASS)).any():
         raise InputError(f"Label map of '{volume.name}' holds none of the organs to train "
                          f"({', '.join(class_names[:6])}, ...); check --label-names and --organs.")
     inputs, grid, modality = grid_input(volume.image, volume.ijk_to_ras, pixel_mm, modality)
@@ -121,7 +148,8 @@ def grid_case(volume, class_names, pixel_mm, modality="auto"):
     if volume.lesion_names:
         lesion = resample_to_grid(np.isin(labels, lesion_values).astype(np.uint8), volume.ijk_to_ras, grid,
                                   labels=True).astype(bool)
-    return GridCase(inputs, classes, lesion, grid, modality)
+    labelled = np.array([volume.background_only or name in by_name for name in class_names], bool)
+    return GridCase(inputs, classes, lesion, grid, modality, labelled)
 
 
 def case_slice_boxes(class_slice):

@@ -174,13 +174,18 @@ def _training_parameters(arguments, parameters):
 
 
 def _check_fine_tuning_organs(arguments):
-    """Refuse an ``--organs`` that differs from the organs of the ``--init`` model, which fine-tuning keeps."""
+    """Refuse an ``--organs`` that differs from the organs of the ``--init`` model, which fine-tuning keeps.
+
+    The label maps may name only some of those organs: the others are not taught as
+    absent (``--absent-classes ignored``).
+    """
     from .organs import select_organs
 
     classes = _model_classes(arguments.init)
     if arguments.organs and set(select_organs(arguments.organs, classes)) != set(classes):
         raise InputError(f"Fine-tuning keeps the organs of '{arguments.init}' ({', '.join(classes)}); leave "
-                         "--organs out, or train a new model without --init to learn other organs.")
+                         "--organs out (label maps that name only some of them are fine: the others are not "
+                         "taught as absent), or train a new model without --init to learn other organs.")
 
 
 def _training_classes(arguments, volumes):

@@ -11,6 +11,14 @@ Per slice, with P matched default boxes (SSD, Liu et al. 2016):
   known, times ``grade_weight``;
 
 the sum divided by ``max(P, 1)``.
+
+Partial labels (the marginal loss of Shi et al. 2021, "Marginal loss and exclusion
+loss for partially supervised multi-organ segmentation", Medical Image Analysis 70):
+on a slice whose case does not label every class, a background box may hold an
+unlabelled organ, so its target is "background or any unlabelled class", with loss
+``-log(p_background + sum of p_c over the unlabelled classes c)``; hard-negative
+mining ranks the background boxes by that loss. With every class labelled it is
+the plain cross-entropy.
 """
 
 from .backend import import_keras
@@ -41,7 +49,8 @@ def detection_loss(num_classes, *, negatives_per_positive=3.0, grade_weight=0.5)
     -------
     callable
         ``y_true`` is :func:`clinicalimaging.detect.targets.match_targets` stacked per
-        slice ``(batch, boxes, 6)``; ``y_pred`` the model output.
+        slice, ``(batch, boxes, 6)`` (every class labelled) or ``(batch, boxes, 6 +
+        num_classes)`` (with the labelled classes); ``y_pred`` the model output.
     """
     def loss(y_true, y_pred):
         y_pred = ops.cast(y_pred, "float32")
@@ -52,7 +61,8 @@ def detection_loss(num_classes, *, negatives_per_positive=3.0, grade_weight=0.5)
         positives = ops.sum(positive, axis=1)
         localisation = ops.sum(ops.sum(smooth_l1(y_pred[..., :4] - y_true[..., :4]), axis=-1) * positive, axis=1)
         log_probabilities = ops.log_softmax(y_pred[..., 4:5 + num_classes], axis=-1)
-        cross_entropy = -ops.sum(log_probabilities * ops.one_hot(classes, num_classes + 1), axis=-1)
+        cross_entropy = -ops.logsumexp(ops.where(_target_classes(y_true, classes, positive, num_classes) > 0,
+                                                 log_probabilities, -1e9), axis=-1)
         negative_loss = ops.where(positive + (1.0 - known_class) > 0, -1.0, cross_entropy)
         rank = ops.argsort(ops.argsort(-negative_loss, axis=1), axis=1)
         wanted = ops.where(positives > 0, negatives_per_positive * positives, float(EMPTY_SLICE_NEGATIVES))
@@ -65,3 +75,17 @@ def detection_loss(num_classes, *, negatives_per_positive=3.0, grade_weight=0.5)
         return (localisation + classification + grade_weight * grade) / ops.maximum(positives, 1.0)
 
     return loss
+
+
+def _target_classes(y_true, classes, positive, num_classes):
+    """Per box, 1 for each class its target allows, shape ``(batch, boxes, num_classes + 1)``.
+
+    A matched box allows its class; a background box the background and the classes
+    its case does not label (columns 6 on of ``y_true``; all labelled without them).
+    """
+    one_hot = ops.one_hot(classes, num_classes + 1)
+    if y_true.shape[-1] == 6:
+        return one_hot
+    unlabelled = 1.0 - ops.cast(y_true[..., 6:6 + num_classes], "float32")
+    background = ops.concatenate([ops.ones_like(unlabelled[..., :1]), unlabelled], axis=-1)
+    return ops.where(positive[..., None] > 0, one_hot, background)

@@ -6,8 +6,9 @@ padding) to the training size, with a set probability one of the seven other
 elements of the 8x dihedral augmentation of :mod:`clinicalimaging.preprocess`, and a
 random contrast and brightness change. A mirror flips the slice's columns: on axial
 and coronal slices that swaps left and right, so the left/right organ labels trade
-places and the lateral coordinate changes sign; on sagittal slices it swaps front and
-back, and neither changes.
+places (and so do their entries in the case's labelled classes) and the lateral
+coordinate changes sign; on sagittal slices it swaps front and back, and none of them
+changes.
 """
 
 import numpy as np
@@ -76,10 +77,14 @@ def augmented_slice(case, view, index, parameters, swaps, rng):
         1 / 0 lesion in the box or not, :data:`UNKNOWN_GRADE` without lesion labels.
     unknown : ndarray, shape (U, 4)
         The box of the voxels whose class is unknown (U is 0 or 1).
+    labelled : ndarray of bool, shape (num_classes,)
+        The case's labelled classes (:attr:`.cases.GridCase.labelled`), left and right
+        traded when the slice is mirrored.
     """
     inputs = view_slice(case.inputs, view, index)
     classes = view_slice(case.classes, view, index)
     lesion = None if case.lesion is None else view_slice(case.lesion, view, index)
+    labelled = case.labelled.copy()
     inputs, classes, lesion = jitter_geometry(inputs, classes, lesion, parameters, rng)
     inputs, classes, lesion = _crop(inputs, classes, lesion, parameters.crop_px, rng)
     if rng.random() < parameters.dihedral_probability:
@@ -89,6 +94,9 @@ def augmented_slice(case, view, index, parameters, swaps, rng):
         if lateral_flip:
             inputs[..., 1] *= -1
         classes = augment_labels(classes, transform, mirror_swaps=swaps if lateral_flip else None)
+        if lateral_flip:
+            left, right = (np.array(list(values), int) - 1 for values in (swaps.keys(), swaps.values()))
+            labelled[left], labelled[right] = case.labelled[right], case.labelled[left]
         lesion = None if lesion is None else augment(lesion, transform)
     contrast = 1.0 + rng.uniform(-parameters.intensity_jitter, parameters.intensity_jitter)
     brightness = rng.uniform(-parameters.intensity_jitter, parameters.intensity_jitter)
@@ -99,7 +107,7 @@ def augmented_slice(case, view, index, parameters, swaps, rng):
         grades = np.full(len(boxes), UNKNOWN_GRADE)
     else:
         grades = np.array([float(lesion[int(y0):int(y1), int(x0):int(x1)].any()) for x0, y0, x1, y1 in boxes])
-    return inputs, boxes, box_classes, grades, unknown
+    return inputs, boxes, box_classes, grades, unknown, labelled
 
 
 def jitter_geometry(inputs, classes, lesion, parameters, rng):

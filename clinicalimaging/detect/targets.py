@@ -5,7 +5,10 @@ box, then every default box whose IoU with a ground-truth box is at least the
 threshold takes the one it overlaps most. Matched boxes get the box offsets
 (:func:`clinicalimaging.detect.boxes.encode`), the organ's class and its grade; the
 others are background, except those lying mostly inside a region of unknown class
-(a label that covers several organs), which count as neither.
+(a label that covers several organs), which count as neither. Each box's target
+also carries which classes its slice's case labels (:attr:`.cases.GridCase.labelled`):
+a background box of a partially labelled case may hold an unlabelled organ
+(:mod:`.losses`).
 """
 
 import numpy as np
@@ -20,7 +23,8 @@ IGNORED_CLASS = -1.0
 UNKNOWN_COVER = 0.5
 
 
-def match_targets(anchors, gt_boxes, gt_classes, gt_grades=None, *, iou_threshold=0.5, unknown_boxes=None):
+def match_targets(anchors, gt_boxes, gt_classes, gt_grades=None, *, iou_threshold=0.5, unknown_boxes=None,
+                  labelled=None):
     """The target of every default box for one slice.
 
     Parameters
@@ -36,15 +40,22 @@ def match_targets(anchors, gt_boxes, gt_classes, gt_grades=None, *, iou_threshol
     iou_threshold : float
     unknown_boxes : ndarray, shape (U, 4), optional
         ``(x0, y0, x1, y1)`` of regions whose organ class is unknown.
+    labelled : ndarray of bool, shape (C,), optional
+        The classes the slice's label map can show (C: the number of classes).
 
     Returns
     -------
-    ndarray of float32, shape (N, 6)
+    ndarray of float32, shape (N, 6) or, with ``labelled``, (N, 6 + C)
         Offsets (4), class (0 background, ``c + 1`` for class c, :data:`IGNORED_CLASS`
-        for an unmatched box mostly inside an unknown region), grade.
+        for an unmatched box mostly inside an unknown region), grade, then
+        ``labelled`` as 1 / 0 on every row; without these columns every class counts
+        as labelled.
     """
-    targets = np.zeros((len(anchors), 6), np.float32)
+    extra = 0 if labelled is None else len(labelled)
+    targets = np.zeros((len(anchors), 6 + extra), np.float32)
     targets[:, 5] = UNKNOWN_GRADE
+    if extra:
+        targets[:, 6:] = np.asarray(labelled, bool)
     if unknown_boxes is not None and len(unknown_boxes):
         targets[_area_inside(cxcywh_to_xyxy(anchors), np.asarray(unknown_boxes, float)) >= UNKNOWN_COVER, 4] = \
             IGNORED_CLASS

@@ -9,6 +9,8 @@
 3. Keras fits the network on randomly drawn, augmented slices (:mod:`.sampling`) with
    Adam and a cosine learning-rate decay, every random choice seeded; fine-tuning
    starts from a smaller rate (``fine_tune_learning_rate``) than training from scratch.
+   Classes that a case's label map does not name are not taught as background there
+   (``absent_classes``, the marginal loss of :mod:`.losses`).
 """
 
 import dataclasses
@@ -146,10 +148,13 @@ def _batches(cases, samples, anchors, parameters, swaps, seed):
             inputs, targets = [], []
             for number in rng.integers(0, len(samples), parameters.batch_size):
                 case, view, index = samples[number]
-                image, boxes, classes, grades, unknown = augmented_slice(cases[case], view, index, parameters, swaps,
-                                                                         rng)
+                image, boxes, classes, grades, unknown, labelled = augmented_slice(cases[case], view, index,
+                                                                                   parameters, swaps, rng)
+                if parameters.absent_classes == "background":
+                    labelled = np.ones_like(labelled)
                 inputs.append(image)
-                targets.append(match_targets(anchors, boxes, classes, grades, unknown_boxes=unknown))
+                targets.append(match_targets(anchors, boxes, classes, grades, unknown_boxes=unknown,
+                                             labelled=labelled))
             return np.stack(inputs), np.stack(targets)
 
         def on_epoch_end(self):
@@ -267,6 +272,12 @@ def train_detector(volumes, class_names, parameters=None, *, init=None, command=
 
 
 def _case_summary(volume, case, class_names):
+    """A training case as the model's description records it.
+
+    ``organs`` are the classes it shows; ``labelled_organs`` those its label map can
+    show (the others may lie in its background, see ``absent_classes``).
+    """
     present = np.unique(case.classes)
     return {"name": volume.name, "shape": list(np.shape(volume.image)), "modality": case.modality,
-            "organs": [class_names[value - 1] for value in present if 0 < value != UNKNOWN_CLASS]}
+            "organs": [class_names[value - 1] for value in present if 0 < value != UNKNOWN_CLASS],
+            "labelled_organs": [name for name, labelled in zip(class_names, case.labelled) if labelled]}
