@@ -30,7 +30,7 @@ def scene():
 #: A tiny detector's training: CT and MR phantoms, 3 mm pixels, axial slices; a few minutes on 2 cores.
 TINY_TRAINING = {"views": "axial", "epochs": 40, "slices_per_epoch": 128, "batch_size": 8, "learning_rate": 3e-3,
                  "width": 0.125, "pixel_mm": 3.0, "crop_px": 96, "clusters": 4, "dihedral_probability": 0.0,
-                 "seed": 0}
+                 "synthetic_fraction": 0.0, "calibration_volumes": 0, "seed": 0}
 #: The phantoms it learns from (the test phantoms use other seeds).
 TINY_PHANTOMS = {"count": 3, "seed": 100, "shape": (32, 80, 80), "spacing": (4.0, 3.0, 3.0)}
 

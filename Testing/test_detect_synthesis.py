@@ -109,6 +109,24 @@ def test_thick_slices_spread_an_edge_over_the_slice_thickness():
 def test_random_shapes_hold_no_organ_but_structure():
     settings = dataclasses.replace(SynthesisSettings(), noise=(0.0, 0.0))
     volume = random_shapes_volume((20, 48, 48), 3.0, np.random.default_rng(8), settings)
-    assert not np.asarray(volume.labels).any() and volume.label_names == {}
+    assert not np.asarray(volume.labels).any() and volume.background_only
     body = volume.image[volume.image > AIR_HU]
     assert body.size and np.ptp(body) > 50  # several tissues
+
+
+def test_the_pool_draws_anew_after_each_epoch_and_is_reproducible(source):
+    from clinicalimaging.detect.synthetic_pool import SyntheticPool
+
+    def pool():
+        return SyntheticPool([source], list(PHANTOM_NAMES.values()), 3.0, ("axial",), size=4, refresh=2,
+                             shapes_every=4, seed=3)
+
+    first, second = pool(), pool()
+    assert all(np.array_equal(a.inputs, b.inputs) for a, b in zip(first.cases, second.cases))
+    assert not first.cases[3].classes.any()  # the fourth slot holds random shapes
+    before = [case.inputs for case in first.cases]
+    first.refresh(1)
+    changed = [not np.array_equal(old, case.inputs) for old, case in zip(before, first.cases)]
+    assert changed == [True, True, False, False] and first.drawn == 6
+    case, view, index = first.draw(np.random.default_rng(0))
+    assert view == "axial" and 0 <= index < case.classes.shape[0]

@@ -44,12 +44,18 @@ def _announce_device(arguments, device):
 
 
 def _run_detect(arguments, progress):
-    """ROIs of the organs found, as one .mrk.json, and optionally the table."""
+    """ROIs of the organs found, as one .mrk.json, and optionally the table.
+
+    A run that finds no organ writes an empty ROI file and an empty table, says in one
+    line that the scan may lie outside what the model knows, and exits 0, as any run
+    that completes.
+    """
     from .. import mrml
     from ..cli_options import stage_parameters_from_arguments
     from .model_files import load_detector
+    from .model_scope import out_of_scope_message
     from .nodes import find_organ_boxes
-    from .nodes_output import detection_table, roi_nodes_from_boxes
+    from .nodes_output import EXPERIMENTAL_GRADE_NOTE, detection_table, roi_nodes_from_boxes
     from .organs import select_organs
 
     show_backend_notices(arguments.debug)
@@ -76,7 +82,12 @@ def _run_detect(arguments, progress):
         return None
     lines = [f"{box.organ}: score {box.score:.2f}, centre R {box.center[0]:.1f} A {box.center[1]:.1f} "
              f"S {box.center[2]:.1f} mm, size {box.size[0]:.0f} x {box.size[1]:.0f} x {box.size[2]:.0f} mm"
-             + ("" if box.grade is None else f", grade {box.grade:.2f}") for box in boxes]
+             + ("" if box.grade is None else f", grade {box.grade:.2f}" + " (experimental)" * box.grade_experimental)
+             for box in boxes]
+    if not boxes:
+        lines = [out_of_scope_message(parameters.score_threshold, detector.metadata)]
+    elif any(box.grade_experimental for box in boxes):
+        lines.append(f"grade (lesion probability): {EXPERIMENTAL_GRADE_NOTE}")
     return "\n".join([f"{len(boxes)} organs found ({device})", *lines, f"ROIs: {arguments.output}"]
                      + ([f"table: {arguments.table}"] if arguments.table else []))
 
@@ -102,6 +113,16 @@ def _read_case(arguments, image_path, labels_path):
                            lesion_names=arguments.lesion_labels.split(",") if arguments.lesion_labels else ())
 
 
+def _read_background(path):
+    """A scan that holds none of the organs, as a background-only training volume."""
+    from .. import mrml
+    from .cases import background_volume
+
+    node = mrml.read_volume(path)
+    mrml.check_image(node)
+    return background_volume(mrml.array_from_volume(node), mrml.ijk_to_ras(node), name=node.GetName())
+
+
 def _run_train_detector(arguments, progress):
     """Train or fine-tune, write the model file; say how well the model finds the training volumes' organs."""
     from .. import mrml
@@ -121,7 +142,7 @@ def _run_train_detector(arguments, progress):
     out = Path(arguments.out)
     if out.suffix != ".keras":
         raise InputError(f"The model file '{out}' must end in .keras.")
-    mrml.check_outputs(list(arguments.images) + list(arguments.labels), [])
+    mrml.check_outputs(list(arguments.images) + list(arguments.labels) + list(arguments.background_images), [])
     if not out.parent.is_dir():
         raise InputError(f"The folder of the model file '{out}' does not exist; create it first.")
     if arguments.init:
@@ -129,6 +150,7 @@ def _run_train_detector(arguments, progress):
     report(progress, 0.0, "Reading the training volumes")
     volumes = [_read_case(arguments, image, labels) for image, labels in zip(arguments.images, arguments.labels)]
     volumes += phantom_volumes(arguments.phantoms, seed=parameters.seed)
+    volumes += [_read_background(path) for path in arguments.background_images]
     classes = None if arguments.init else _training_classes(arguments, volumes)
     before = init = None
     if arguments.init:
@@ -306,7 +328,7 @@ def add_commands(commands, common):
     detect.add_argument("output", metavar="OUTPUT.mrk.json", help="ROIs of the organs found.")
     detect.add_argument("--table", metavar="OUT.csv",
                         help="Also write one row per organ: organ, score, r_min, r_max, a_min, a_max, s_min, s_max "
-                             "(RAS mm), centre, size, grade, views (default: not written).")
+                             "(RAS mm), centre, size, grade, views, grade_experimental (default: not written).")
     detect.set_defaults(run=_run_detect)
 
     train = commands.add_parser(
@@ -327,10 +349,14 @@ def add_commands(commands, common):
     train.add_argument("--lesion-labels", metavar="NAMES",
                        help="Label names marking lesions; trains the grade head (lesion in the organ or not) "
                             "(default: none, no grade head).")
+    train.add_argument("--background-images", nargs="*", default=[], metavar="IMAGE",
+                       help="Scans that hold none of the organs (another body region, e.g. a head or a knee): "
+                            "every box on them is taught as background (default: none).")
     train.add_argument("--phantoms", type=int, default=0, metavar="N",
                        help="Also train on N generated CT and MR phantoms (liver with a lesion, spleen, kidneys, "
                             "aorta) (default: 0).")
-    train.add_argument("--out", required=True, metavar="MODEL.keras", help="The model file to write (required; no default).")
+    train.add_argument("--out", required=True, metavar="MODEL.keras",
+                       help="The model file to write (required; no default).")
     train.add_argument("--init", metavar="MODEL.keras",
                        help="Fine-tune this model: it keeps its organs and boxes and learns at "
                             "--fine-tune-learning-rate, or at --learning-rate when that is given (default: train from "
@@ -345,6 +371,7 @@ def add_commands(commands, common):
                     "centroid distance, in mm.")
     evaluate.add_argument("image", metavar="IMAGE", help="Input volume.")
     evaluate.add_argument("labels", metavar="LABELS", help="Organ label map (any grid).")
-    evaluate.add_argument("--label-names", metavar="JSON", help="Label value -> organ name (as for train-detector; required, no default).")
+    evaluate.add_argument("--label-names", metavar="JSON",
+                          help="Label value -> organ name (as for train-detector; required, no default).")
     evaluate.add_argument("--table", metavar="OUT.csv", help="Also write the table (default: printed only).")
     evaluate.set_defaults(run=_run_evaluate_detection)

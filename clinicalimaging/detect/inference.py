@@ -11,7 +11,8 @@ Per view (axial only, or axial, coronal and sagittal):
 4. one 3-D box per organ from the run of slices where it is found
    (:func:`.aggregate.view_boxes_3d`).
 
-The views' boxes are fused (:func:`.aggregate.fuse_views`) and mapped to RAS.
+The views' boxes are fused (:func:`.aggregate.fuse_views`), checked against anatomy
+(:func:`.anatomy.plausible_boxes`, ``anatomy_rules``) and mapped to RAS.
 """
 
 import numpy as np
@@ -19,13 +20,15 @@ import numpy as np
 from ..errors import InputError
 from ..progress import report, subrange
 from .aggregate import fuse_views, view_boxes_3d
+from .anatomy import plausible_boxes
 from .boxes import box_iou, decode
 from .cases import grid_input
 from .detections import OrganBox
+from .model_scope import calibrated_score, grade_is_experimental, scan_in_scope
 from .organs import select_organs
 from .parameters import DetectParameters
 from .sampling import PAD_INTENSITY
-from .slices import grid_box_to_ras, view_slices
+from .slices import body_midline_i, grid_box_to_ras, view_slices
 
 #: Coronal and sagittal views use every second slice: they have many more slices than the axial view.
 OTHER_VIEW_STEP = 2
@@ -156,6 +159,53 @@ def _check_geometry(image, ijk_to_ras):
     return matrix
 
 
+def fused_grid_boxes(image, ijk_to_ras, detector, *, parameters=None, progress=None):
+    """The fused 3-D grid box of each organ found, before the anatomical rules and the score threshold.
+
+    Parameters
+    ----------
+    image, ijk_to_ras, detector, parameters, progress
+        As in :func:`detect_organs_in_array`.
+
+    Returns
+    -------
+    fused : dict int -> (ndarray, float, tuple of str)
+        Class -> (``(i0, j0, k0, i1, j1, k1)`` grid box, score, views), as
+        :func:`.aggregate.fuse_views` returns.
+    grid : CanonicalGrid
+        The grid of the boxes.
+    midline_i : float
+        The body's midline as a grid i index (:func:`.slices.body_midline_i`).
+    grade_evidence : dict int -> list of (float, float)
+        Class -> (score, grade probability) of its per-slice detections in every view.
+    """
+    matrix = _check_geometry(image, ijk_to_ras)
+    parameters = parameters or DetectParameters()
+    report(progress, 0.0, "Resampling the volume")
+    inputs, grid, _ = grid_input(image, matrix, float(detector.metadata["pixel_mm"]),
+                                 detector.metadata.get("modality", "auto"))
+    views = parameters.view_names(extent_mm=inputs.shape[0] * float(detector.metadata["pixel_mm"]))
+    per_view, grade_evidence = {}, {}
+    for number, view in enumerate(views):
+        rows, step = _run_view(detector, inputs, view, parameters,
+                               subrange(progress, 0.1 + 0.85 * number / len(views),
+                                        0.1 + 0.85 * (number + 1) / len(views)))
+        if not rows:
+            per_view[view] = {}
+            continue
+        slice_numbers, classes, scores, boxes, grades = (np.array(column) for column in zip(*rows))
+        found = view_boxes_3d(view, slice_numbers, classes, scores, np.asarray(boxes).reshape(-1, 4),
+                              min_slices=parameters.min_slices, max_gap=parameters.max_gap_slices)
+        axis = {"axial": 2, "coronal": 1, "sagittal": 0}[view]
+        for box6, *_ in found.values():
+            box6[[axis, axis + 3]] *= step
+        per_view[view] = found
+        for cls, score, grade in zip(classes, scores, grades):
+            grade_evidence.setdefault(int(cls), []).append((score, grade))
+    report(progress, 0.95, "Fusing the views")
+    return fuse_views(per_view, views_expected=views), grid, body_midline_i(inputs[..., 0]), grade_evidence
+
+
 def detect_organs_in_array(image, ijk_to_ras, detector, *, organs=None, parameters=None, progress=None):
     """One box per organ found in a volume.
 
@@ -183,8 +233,12 @@ def detect_organs_in_array(image, ijk_to_ras, detector, *, organs=None, paramete
     Returns
     -------
     list of OrganBox
-        Sorted by the model's class order; organs below ``score_threshold`` left out.
-        Each box's corners are in RAS mm.
+        Sorted by the model's class order; organs below ``score_threshold``, and boxes
+        the anatomical rules reject (``parameters.anatomy_rules``), left out.
+        Each box's corners are in RAS mm. A box's score is the calibrated probability
+        that it is right when the model has a score calibration, else the fused score
+        (:func:`.model_scope.calibrated_score`). Empty when the scan shows none of the
+        anatomy the model knows (:func:`.model_scope.scan_in_scope`, ``min_context``).
 
     Raises
     ------
@@ -194,41 +248,28 @@ def detect_organs_in_array(image, ijk_to_ras, detector, *, organs=None, paramete
     matrix = _check_geometry(image, ijk_to_ras)
     parameters = parameters or DetectParameters()
     wanted = select_organs(organs, detector.class_names)
-    report(progress, 0.0, "Resampling the volume")
-    inputs, grid, _ = grid_input(image, matrix, float(detector.metadata["pixel_mm"]),
-                                 detector.metadata.get("modality", "auto"))
-    views = parameters.view_names(extent_mm=inputs.shape[0] * float(detector.metadata["pixel_mm"]))
-    per_view, grade_evidence = {}, {}
-    for number, view in enumerate(views):
-        rows, step = _run_view(detector, inputs, view, parameters,
-                               subrange(progress, 0.1 + 0.85 * number / len(views),
-                                        0.1 + 0.85 * (number + 1) / len(views)))
-        if not rows:
-            per_view[view] = {}
-            continue
-        slice_numbers, classes, scores, boxes, grades = (np.array(column) for column in zip(*rows))
-        found = view_boxes_3d(view, slice_numbers, classes, scores, np.asarray(boxes).reshape(-1, 4),
-                              min_slices=parameters.min_slices, max_gap=parameters.max_gap_slices)
-        axis = {"axial": 2, "coronal": 1, "sagittal": 0}[view]
-        for box6, *_ in found.values():
-            box6[[axis, axis + 3]] *= step
-        per_view[view] = found
-        for cls, score, grade in zip(classes, scores, grades):
-            grade_evidence.setdefault(int(cls), []).append((score, grade))
-    report(progress, 0.95, "Fusing the views")
-    fused = fuse_views(per_view, views_expected=views)
+    fused, grid, midline_i, grade_evidence = fused_grid_boxes(image, matrix, detector, parameters=parameters,
+                                                              progress=progress)
+    fused, _ = plausible_boxes(fused, detector.class_names, grid, midline_i,
+                               organ_size_mm=detector.metadata.get("organ_size_mm"),
+                               rules=parameters.anatomy_rule_names())
+    # The anatomy check reads the raw scores of every organ found, whatever the threshold and the organs asked for.
+    in_scope = scan_in_scope({detector.class_names[cls]: raw for cls, (_, raw, _) in fused.items()},
+                             detector.metadata, parameters.min_context)
+    experimental = grade_is_experimental(detector.metadata)
     result = []
     for cls in sorted(fused):
-        box6, score, found_in = fused[cls]
+        box6, raw, found_in = fused[cls]
         organ = detector.class_names[cls]
-        if score < parameters.score_threshold or organ not in wanted:
+        score = calibrated_score(raw, detector.metadata)
+        if not in_scope or score < parameters.score_threshold or organ not in wanted:
             continue
         ras_min, ras_max = grid_box_to_ras(box6, grid)
         grade = None
         if detector.grade:
             weights, values = np.array(grade_evidence[cls]).T
             grade = float(values @ weights / weights.sum())
-        result.append(OrganBox(organ, float(score), tuple(map(float, ras_min)), tuple(map(float, ras_max)),
-                               grade, tuple(found_in)))
+        result.append(OrganBox(organ, score, tuple(map(float, ras_min)), tuple(map(float, ras_max)),
+                               grade, tuple(found_in), grade_experimental=experimental))
     report(progress, 1.0, f"Found {len(result)} organs")
     return result

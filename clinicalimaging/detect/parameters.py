@@ -9,6 +9,8 @@ VIEWS = ("axial", "coronal", "sagittal")
 #: ``views="auto"`` runs the three views on scans at least this long along the body axis (mm), axial slices only
 #: on shorter ones: a short stretch gives coronal and sagittal slices too little of each organ to go on.
 AUTO_THREE_VIEW_EXTENT_MM = 150.0
+#: The anatomical rules of :mod:`.anatomy`, in the order they are applied to the fused boxes.
+ANATOMY_RULES = ("size", "side", "vertebrae")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -20,7 +22,16 @@ class DetectParameters(Parameters):
     """
 
     score_threshold: float = parameter(0.15, minimum=0.0, maximum=1.0,
-                                       help="Organs whose fused score is below this are not reported.")
+                                       help="Organs whose score is below this are not reported. For a calibrated "
+                                            "model (its file has a score calibration) the score is the estimated "
+                                            "probability that the box is right (3-D IoU >= 0.5 with the organ): 0.5 "
+                                            "keeps the boxes more likely right than wrong; otherwise it is the "
+                                            "fused network score, which ranks boxes but is no probability.")
+    min_context: float = parameter(0.3, minimum=0.0, maximum=1.0,
+                                   help="Nothing is reported when no organ is found with the organs it comes with "
+                                        "in the model's training volumes (mean fused score of those at least this): "
+                                        "the scan shows no anatomy the model knows, e.g. a brain MRI for an "
+                                        "abdominal model. 0 turns the check off.")
     views: str = parameter("auto", choices=("auto", "all", "axial"),
                            help="'all': detect on axial, coronal and sagittal slices and fuse the three; "
                                 "'axial': axial slices only (the paper); 'auto': all three on scans at least "
@@ -36,6 +47,28 @@ class DetectParameters(Parameters):
                                help="Per-slice non-maximum suppression: boxes of one organ overlapping more than "
                                     "this (IoU) are merged into the best one.")
     batch_size: int = parameter(16, minimum=1, maximum=512, help="Slices per network call.")
+    anatomy_rules: str = parameter("all", help="Anatomical checks of the organ boxes: 'all', 'none', or a "
+                                               "comma-separated list of 'size' (shrink boxes longer than the organ "
+                                               "ever is, reject tiny ones), 'side' (drop left/right organs, liver and "
+                                               "spleen found on the wrong side of the midline) and 'vertebrae' "
+                                               "(vertebrae in head-to-feet order, overlapping no more than "
+                                               "real ones).")
+
+    def anatomy_rule_names(self):
+        """The anatomical rules to apply, in :data:`ANATOMY_RULES` order."""
+        return tuple(rule for rule in ANATOMY_RULES if rule in self._named_rules())
+
+    def _named_rules(self):
+        """The names in ``anatomy_rules``, with 'all' and 'none' expanded; an empty list names ''."""
+        text = self.anatomy_rules.strip().lower()
+        if text in ("all", "none"):
+            return set(ANATOMY_RULES) if text == "all" else set()
+        return {name.strip() for name in text.split(",") if name.strip()} or {""}
+
+    def check(self):
+        if self._named_rules() - set(ANATOMY_RULES):
+            raise ParameterError(f"{{0}} must be 'all', 'none' or a comma-separated list of "
+                                 f"{', '.join(ANATOMY_RULES)}; got {self.anatomy_rules!r}.", "anatomy_rules")
 
     def view_names(self, extent_mm=None):
         """The views to run, in :data:`VIEWS` order.
@@ -96,6 +129,26 @@ class TrainParameters(Parameters):
                                               help="Hard-negative mining: background boxes kept per matched box.")
     grade_weight: float = parameter(0.5, minimum=0.0, maximum=10.0,
                                     help="Weight of the grade (lesion present) loss; 0 trains no grade head.")
+    absent_classes: str = parameter("ignored", choices=("ignored", "background"),
+                                    help="Organs that a case's label names do not name (a label map of some organs "
+                                         "only): 'ignored' lets a background box be such an organ too (the "
+                                         "marginal loss, Shi et al. 2021), so fine-tuning on some organs does not "
+                                         "teach that the others are absent; 'background' teaches them as absent.")
+    synthetic_fraction: float = parameter(0.5, minimum=0.0, maximum=1.0,
+                                          help="Fraction of the training slices drawn from synthetic volumes made "
+                                               "from the label maps (random anatomy, contrast, slice thickness, "
+                                               "coverage; SynthSeg-style domain randomisation); 0 trains on the "
+                                               "images only.")
+    synthetic_volumes: int = parameter(24, minimum=1, maximum=1000,
+                                       help="Synthetic volumes held at once; every eighth holds random shapes and "
+                                            "no organ.")
+    synthetic_refresh: int = parameter(2, minimum=0, maximum=1000,
+                                       help="Synthetic volumes drawn anew after each epoch.")
+    calibration_volumes: int = parameter(8, minimum=0, maximum=1000,
+                                         help="After training, the scores are calibrated (Platt scaling: the "
+                                              "probability that a box is right) on this many held-apart synthetic "
+                                              "volumes, every fourth of them random shapes without organs; 0 leaves "
+                                              "the scores raw.")
     seed: int = parameter(0, minimum=0, maximum=2**31 - 1, help="Seed of every random choice of the training.")
 
     def view_names(self):

@@ -37,7 +37,7 @@ from scipy import ndimage
 from scipy.cluster.vq import kmeans2
 
 from ..errors import InputError
-from .cases import LabelledVolume
+from .cases import LabelledVolume, background_volume
 from .slices import CT_WINDOW_HU, CanonicalGrid, canonical_grid, guess_modality, normalise, resample_to_grid
 
 #: Unlabelled voxels inside the body are split into this many tissue classes.
@@ -368,7 +368,7 @@ def random_shapes_volume(shape, pixel_mm, rng, settings=None, *, shapes=8, name=
     Returns
     -------
     LabelledVolume
-        No label names: every voxel is background.
+        ``background_only``: every class is absent.
     """
     settings = settings or SynthesisSettings()
     coarse = rng.standard_normal((shapes + 1, 6, 6, 6)).astype(np.float32)
@@ -381,8 +381,7 @@ def random_shapes_volume(shape, pixel_mm, rng, settings=None, *, shapes=8, name=
     spreads[AIR] = 0.0
     image = appearance(tissues, means, spreads, pixel_mm, rng, settings)
     grid = CanonicalGrid((0.0, 0.0, 0.0), float(pixel_mm), tuple(int(n) for n in shape))
-    return LabelledVolume(to_pseudo_hu(image, tissues == AIR), grid.ijk_to_ras, np.zeros(shape, np.int32), {},
-                          name=name)
+    return background_volume(to_pseudo_hu(image, tissues == AIR), grid.ijk_to_ras, name=name)
 
 
 def _ellipsoid(shape, rng):

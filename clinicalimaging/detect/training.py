@@ -20,6 +20,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..progress import report, subrange
+from .anatomy import organ_size_ranges
 from .backend import import_keras
 from .boxes import (OUTPUT_LAYER_CANDIDATES, anchor_recall, choose_output_layers, default_boxes, kmeans_sizes,
                     layer_box_sizes, mean_best_iou)
@@ -27,9 +28,13 @@ from .cases import UNKNOWN_CLASS, case_slice_boxes, grid_case
 from .organs import mirror_swaps
 from .parameters import VIEWS, TrainParameters
 from .sampling import augmented_slice, training_slices, view_slice
+from .synthesis import synthesis_source
+from .synthetic_pool import SyntheticPool, held_apart_volumes
 from .targets import match_targets
 
 STRIDES = {candidate.name: candidate.stride for candidate in OUTPUT_LAYER_CANDIDATES}
+#: Every this-many-th synthetic volume holds random shapes and no organ.
+SHAPES_EVERY = 8
 
 
 @dataclasses.dataclass
@@ -131,8 +136,12 @@ def inherited_box_layout(cases, init, seed):
     return layout
 
 
-def _batches(cases, samples, anchors, parameters, swaps, seed):
-    """A Keras dataset of augmented, matched training batches; batch ``b`` of epoch ``e`` is seeded by (seed, e, b)."""
+def _batches(cases, samples, anchors, parameters, swaps, seed, pool=None):
+    """A Keras dataset of augmented, matched training batches; batch ``b`` of epoch ``e`` is seeded by (seed, e, b).
+
+    With a :class:`.synthetic_pool.SyntheticPool`, each slice is drawn from it with
+    probability ``parameters.synthetic_fraction``, and the pool is refreshed after each epoch.
+    """
     keras = import_keras()
 
     class Slices(keras.utils.PyDataset):
@@ -146,10 +155,17 @@ def _batches(cases, samples, anchors, parameters, swaps, seed):
         def __getitem__(self, batch):
             rng = np.random.default_rng((seed, self.epoch, batch))
             inputs, targets = [], []
-            for number in rng.integers(0, len(samples), parameters.batch_size):
-                case, view, index = samples[number]
-                image, boxes, classes, grades, unknown, labelled = augmented_slice(cases[case], view, index,
-                                                                                   parameters, swaps, rng)
+            numbers = rng.integers(0, len(samples), parameters.batch_size)
+            synthetic = (rng.random(parameters.batch_size) < parameters.synthetic_fraction if pool is not None
+                         else np.zeros(parameters.batch_size, bool))
+            for number, drawn in zip(numbers, synthetic):
+                if drawn:
+                    case, view, index = pool.draw(rng)
+                else:
+                    number, view, index = samples[number]
+                    case = cases[number]
+                image, boxes, classes, grades, unknown, labelled = augmented_slice(case, view, index, parameters,
+                                                                                   swaps, rng)
                 if parameters.absent_classes == "background":
                     labelled = np.ones_like(labelled)
                 inputs.append(image)
@@ -159,8 +175,24 @@ def _batches(cases, samples, anchors, parameters, swaps, seed):
 
         def on_epoch_end(self):
             self.epoch += 1
+            if pool is not None:
+                pool.refresh(self.epoch)
 
     return Slices()
+
+
+def synthetic_pool(sources, class_names, pixel_mm, parameters, progress=None):
+    """The pool of synthetic training cases drawn from the label maps, or None without synthesis.
+
+    Without a source (every training volume background-only) the pool holds random shapes.
+    """
+    if parameters.synthetic_fraction <= 0:
+        return None
+    report(progress, 0.0, "Drawing synthetic training volumes")
+    pool = SyntheticPool(sources, class_names, pixel_mm, parameters.view_names(), size=parameters.synthetic_volumes,
+                         refresh=parameters.synthetic_refresh, shapes_every=SHAPES_EVERY, seed=parameters.seed)
+    report(progress, 1.0, "Drawing synthetic training volumes")
+    return pool
 
 
 def _progress_callback(progress, epochs, steps):
@@ -222,8 +254,10 @@ def train_detector(volumes, class_names, parameters=None, *, init=None, command=
         raise InputError("No organs to train; give --organs or label names that match the label maps.")
     report(progress, 0.0, "Resampling the training volumes")
     cases = [grid_case(volume, class_names, pixel_mm) for volume in volumes]
+    sources = [synthesis_source(volume, pixel_mm) for volume in volumes if not volume.background_only]
+    pool = synthetic_pool(sources, class_names, pixel_mm, parameters, subrange(progress, 0.01, 0.05))
     if init is None:
-        layout = box_layout(cases, parameters.clusters, parameters.seed)
+        layout = box_layout(cases + (pool.cases if pool else []), parameters.clusters, parameters.seed)
         learning_rate = parameters.learning_rate
     else:
         layout = inherited_box_layout(cases, init, parameters.seed)
@@ -231,6 +265,7 @@ def train_detector(volumes, class_names, parameters=None, *, init=None, command=
     report(progress, 0.05, "Building the network")
     keras = import_keras()
 
+    from .calibration import calibrate_detector
     from .device import configure_device
     from .losses import detection_loss
     from .model import build_detector
@@ -248,27 +283,36 @@ def train_detector(volumes, class_names, parameters=None, *, init=None, command=
                             layout["box_sizes"])
     rng = np.random.default_rng(parameters.seed)
     samples = training_slices(cases, parameters.view_names(), rng)
-    dataset = _batches(cases, samples, anchors, parameters, mirror_swaps(class_names, offset=1), parameters.seed)
+    dataset = _batches(cases, samples, anchors, parameters, mirror_swaps(class_names, offset=1), parameters.seed,
+                       pool)
     steps = len(dataset)
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, parameters.epochs * steps, alpha=0.05)
     grade = parameters.grade_weight > 0 and any(volume.lesion_names for volume in volumes)
     model.compile(optimizer=keras.optimizers.Adam(schedule),
                   loss=detection_loss(len(class_names), negatives_per_positive=parameters.negatives_per_positive,
                                       grade_weight=parameters.grade_weight if grade else 0.0))
-    callback = _progress_callback(subrange(progress, 0.05, 0.98), parameters.epochs, steps)
+    callback = _progress_callback(subrange(progress, 0.05, 0.9), parameters.epochs, steps)
     model.fit(dataset, epochs=parameters.epochs, verbose=0, callbacks=[callback], shuffle=False)
     metadata = {
         "class_names": list(class_names), "pixel_mm": pixel_mm, "modality": "auto",
-        "grade": bool(grade or (init is not None and init.grade)), "views": list(parameters.view_names()), "width": parameters.width if init is None
-        else init.metadata.get("width"), **layout,
+        "grade": bool(grade or (init is not None and init.grade)), "views": list(parameters.view_names()),
+        "width": parameters.width if init is None else init.metadata.get("width"), **layout,
+        "organ_size_mm": organ_size_ranges(cases, class_names),
         "training": {"command": command, "parameters": parameters.to_dict(), "device": device,
                      "backend": keras.backend.backend(), "keras": keras.__version__,
                      "seconds": round(time.perf_counter() - started, 1), "epoch_losses": callback.losses,
-                     "slices": len(samples), "fine_tuned_from": None if init is None else init.metadata.get("name"),
+                     "slices": len(samples), "synthetic_volumes_drawn": pool.drawn if pool else 0,
+                     "fine_tuned_from": None if init is None else init.metadata.get("name"),
                      "cases": [_case_summary(volume, case, class_names) for volume, case in zip(volumes, cases)]},
     }
+    detector = Detector(model, metadata)
+    if parameters.calibration_volumes:
+        report(progress, 0.9, "Calibrating the scores on held-apart synthetic volumes")
+        held_apart = held_apart_volumes(sources, pixel_mm, parameters.calibration_volumes, parameters.seed)
+        metadata["score_calibration"] = calibrate_detector(detector, held_apart,
+                                                           progress=subrange(progress, 0.9, 0.99))
     report(progress, 1.0, "Training finished")
-    return TrainingResult(Detector(model, metadata), callback.losses, metadata)
+    return TrainingResult(detector, callback.losses, metadata)
 
 
 def _case_summary(volume, case, class_names):
@@ -280,4 +324,5 @@ def _case_summary(volume, case, class_names):
     present = np.unique(case.classes)
     return {"name": volume.name, "shape": list(np.shape(volume.image)), "modality": case.modality,
             "organs": [class_names[value - 1] for value in present if 0 < value != UNKNOWN_CLASS],
-            "labelled_organs": [name for name, labelled in zip(class_names, case.labelled) if labelled]}
+            "labelled_organs": [name for name, labelled in zip(class_names, case.labelled) if labelled],
+            "lesion_labels": list(volume.lesion_names)}
