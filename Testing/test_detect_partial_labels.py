@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from clinicalimaging.detect.cases import background_volume, grid_case, phantom_volumes
-from clinicalimaging.detect.evaluation import evaluation_rows, reference_boxes_in_array
+from clinicalimaging.detect.evaluation import evaluation_rows
+from clinicalimaging.detect.reference import reference_boxes_in_array
 from clinicalimaging.detect.inference import detect_organs_in_array
 from clinicalimaging.detect.model_files import load_detector, read_metadata
 from clinicalimaging.detect.organs import mirror_swaps

@@ -8,7 +8,7 @@ import SimpleITK as sitk
 
 from clinicalimaging import mrml
 from clinicalimaging.detect.detections import OrganBox
-from clinicalimaging.detect.evaluation import reference_boxes_in_array
+from clinicalimaging.detect.reference import reference_boxes_in_array
 from clinicalimaging.errors import InputError
 from clinicalimaging.metrics import dice
 from clinicalimaging.phantom import make_phantom

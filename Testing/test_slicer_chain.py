@@ -26,7 +26,7 @@ import slicer
 
 from clinicalimaging import mrml, slicer_batch
 from clinicalimaging.detect.detections import OrganBox
-from clinicalimaging.detect.evaluation import reference_boxes_in_array
+from clinicalimaging.detect.reference import reference_boxes_in_array
 from clinicalimaging.detect.nodes_output import roi_nodes_from_boxes
 from clinicalimaging.errors import Cancelled, InputError
 from clinicalimaging.metrics import dice

@@ -375,7 +375,7 @@ def _organ_case(slicer):
     import numpy as np
 
     from clinicalimaging.detect.detections import OrganBox
-    from clinicalimaging.detect.evaluation import reference_boxes_in_array
+    from clinicalimaging.detect.reference import reference_boxes_in_array
     from clinicalimaging.detect.nodes_output import roi_nodes_from_boxes
     from clinicalimaging.phantom import make_phantom
     from clinicalimaging.phantom_nodes import phantom_volume

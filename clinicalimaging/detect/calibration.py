@@ -29,7 +29,7 @@ import scipy.special
 
 from ..metrics import box_iou_3d
 from ..progress import subrange
-from .evaluation import reference_boxes_in_array
+from .reference import reference_boxes_in_array
 from .inference import detect_organs_in_array
 from .model_files import Detector
 from .model_scope import PLATT, platt_probability, score_logit
@@ -76,7 +76,7 @@ def calibration_records(detector, volumes, *, parameters=None, progress=None):
     ----------
     detector : Detector
     volumes : sequence of LabelledVolume
-        Reference boxes from their label maps (:func:`.evaluation.reference_boxes_in_array`).
+        Reference boxes from their label maps (:func:`.reference.reference_boxes_in_array`).
         A volume whose label names name none of the model's organs (or that is
         ``background_only``) holds none: its boxes are wrong. A volume that names some
         organs judges only those: a box of an organ it does not name (or names only

@@ -9,20 +9,18 @@ compared with :func:`clinicalimaging.metrics.box_iou_3d`,
 such as its training volumes.
 """
 
-import itertools
 import math
 
 import numpy as np
-import scipy.ndimage
 
 from .. import mrml
-from ..errors import InputError
 from ..metrics import box_iou_3d, centroid_distance, wall_distance
 from ..progress import subrange
 from ..text_tables import format_rows
 from .inference import detect_organs_in_array
-from .organs import DEFAULT_ORGANS, select_organs
+from .organs import DEFAULT_ORGANS
 from .parameters import VIEWS, DetectParameters
+from .reference import reference_boxes_in_array
 
 #: Columns of :func:`format_evaluation`: row key, header, width, number format.
 _COLUMNS = (
@@ -66,47 +64,6 @@ def reference_boxes(label_node, label_names, *, organs=None):
     """
     return reference_boxes_in_array(mrml.array_from_volume(label_node), mrml.ijk_to_ras(label_node), label_names,
                                     organs=organs, name=label_node.GetName())
-
-
-def reference_boxes_in_array(labels, ijk_to_ras, label_names, *, organs=None, name="label map"):
-    """:func:`reference_boxes` of a label array.
-
-    Parameters
-    ----------
-    labels : ndarray, shape (K, J, I)
-        Integer label values; never modified.
-    ijk_to_ras : array_like, shape (4, 4)
-        Voxel indices (i, j, k, 1) to RAS mm.
-    label_names, organs
-        As in :func:`reference_boxes`.
-    name : str
-        The label map's name, for messages.
-    """
-    chosen = set(select_organs(organs, list(label_names.values())))
-    values = {value: organ for value, organ in label_names.items() if organ in chosen}
-    labels = np.asarray(labels)
-    if not np.issubdtype(labels.dtype, np.integer):
-        if not np.all(np.isfinite(labels)) or not np.array_equal(labels, np.round(labels)):
-            raise InputError(f"Label map '{name}' has non-integer values; it must hold whole label "
-                             "values (0 for the background). Choose the label map, not the image.")
-        labels = labels.astype(np.int64)
-    matrix = np.asarray(ijk_to_ras, dtype=np.float64)
-    axes = matrix[:3, :3]
-    corners = np.array(list(itertools.product((-0.5, 0.5), repeat=3))) @ axes.T
-    wanted = [value for value in sorted(values) if value > 0]
-    if not wanted:
-        return {}
-    clipped = np.where((labels > 0) & (labels <= max(wanted)), labels, 0)
-    extents = scipy.ndimage.find_objects(clipped, max_label=max(wanted))
-    boxes = {}
-    for value in wanted:
-        extent = extents[value - 1]
-        if extent is None:
-            continue
-        kji = np.argwhere(clipped[extent] == value) + [piece.start for piece in extent]
-        ras = kji[:, ::-1] @ axes.T + matrix[:3, 3]
-        boxes[values[value]] = (ras.min(axis=0) + corners.min(axis=0), ras.max(axis=0) + corners.max(axis=0))
-    return boxes
 
 
 def labelled_volumes_summary(detector, volumes, *, progress=None):
