@@ -81,6 +81,7 @@ def test_companions_and_context_from_the_training_cases():
     assert anatomical_context({"urinary_bladder": 0.9}, companions) is None  # never seen in training: no judgement
     assert not scan_in_scope({"liver": 0.37, "spleen": 0.05}, ABDOMINAL, 0.3)
     assert scan_in_scope({"liver": 0.37, "spleen": 0.05}, ABDOMINAL, 0.0)
+    assert scan_in_scope({"liver": 0.9, "spleen": 0.05}, ABDOMINAL, 0.3)  # one organ found clearly: in scope
     line = out_of_scope_message(0.15, ABDOMINAL)
     assert "\n" not in line and "score >= 0.15" in line and "4 organs: liver, spleen" in line and "CT and MR" in line
 

@@ -20,6 +20,8 @@ PLATT = "platt-logit"
 EPSILON = 1e-6
 #: An organ's companions: the organs present in at least this share of the training volumes that show it.
 COMPANION_SHARE = 0.8
+#: A scan in which some organ is found with at least this raw fused score shows anatomy the model knows.
+CONFIDENT_SCORE = 0.6
 #: Prefix of the names of phantom training volumes (:func:`.cases.phantom_volumes`).
 PHANTOM_PREFIX = "phantom-"
 #: Organs named in :func:`out_of_scope_message` before the count of the others.
@@ -115,11 +117,18 @@ def anatomical_context(raw_scores, companions):
 
 
 def scan_in_scope(raw_scores, metadata, min_context):
-    """Whether a scan shows anatomy the model knows: :func:`anatomical_context` at least ``min_context``.
+    """Whether a scan shows anatomy the model knows.
 
-    A scan in which no organ is found, or only organs without companions, is in scope
-    (there is nothing to judge by); ``min_context`` 0 turns the check off.
+    It does when one organ is found with a raw score of at least
+    :data:`CONFIDENT_SCORE`, or when :func:`anatomical_context` is at least
+    ``min_context``. Either is enough: a scan of part of the body (the pelvis alone)
+    shows few of an organ's training companions but some organ clearly, while on a scan
+    of another body region every box is weak and comes alone. A scan in which no organ
+    is found, or only organs without companions, is in scope (there is nothing to
+    judge by); ``min_context`` 0 turns the check off.
     """
+    if min_context <= 0 or max(raw_scores.values(), default=0.0) >= CONFIDENT_SCORE:
+        return True
     context = anatomical_context(raw_scores, organ_companions(metadata))
     return context is None or context >= min_context
 

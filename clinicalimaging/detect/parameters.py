@@ -28,10 +28,11 @@ class DetectParameters(Parameters):
                                             "keeps the boxes more likely right than wrong; otherwise it is the "
                                             "fused network score, which ranks boxes but is no probability.")
     min_context: float = parameter(0.3, minimum=0.0, maximum=1.0,
-                                   help="Nothing is reported when no organ is found with the organs it comes with "
-                                        "in the model's training volumes (mean fused score of those at least this): "
-                                        "the scan shows no anatomy the model knows, e.g. a brain MRI for an "
-                                        "abdominal model. 0 turns the check off.")
+                                   help="Nothing is reported when no organ is found clearly (fused score 0.6) "
+                                        "and none with the organs it comes with in the model's training volumes "
+                                        "(mean fused score of those at least this): the scan shows no anatomy the "
+                                        "model knows, e.g. a brain MRI for an abdominal model. 0 turns the check "
+                                        "off.")
     views: str = parameter("auto", choices=("auto", "all", "axial"),
                            help="'all': detect on axial, coronal and sagittal slices and fuse the three; "
                                 "'axial': axial slices only (the paper); 'auto': all three on scans at least "
