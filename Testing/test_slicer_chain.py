@@ -493,7 +493,7 @@ def test_organs_are_found_out_of_process(plain_only, tmp_path):
     tensorflow_before = "tensorflow" in sys.modules
 
     status, stdout, stderr = _run(plain_only, tmp_path / "out", "--no-enhance", "--score-threshold", "0.0",
-                                  python=sys.executable)
+                                  "--min-context", "0", python=sys.executable)
 
     assert status == slicer_batch.EXIT_SUCCESS, stdout + stderr
     folder = tmp_path / "out" / "plain"

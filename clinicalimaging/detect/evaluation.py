@@ -71,7 +71,8 @@ def labelled_volumes_summary(detector, volumes, *, progress=None):
 
     Each volume is searched for the detector's organs that its labels name, with the
     default detection parameters (axial slices only for a detector trained on axial
-    slices only), and compared with the organs' reference boxes.
+    slices only) but without the out-of-scope check (``min_context`` 0: the volumes are
+    known to show the organs), and compared with the organs' reference boxes.
 
     Parameters
     ----------
@@ -85,7 +86,7 @@ def labelled_volumes_summary(detector, volumes, *, progress=None):
         :func:`summary` of the rows of every volume together.
     """
     views = "auto" if len(detector.metadata.get("views", VIEWS)) == len(VIEWS) else "axial"
-    parameters = DetectParameters(views=views)
+    parameters = DetectParameters(views=views, min_context=0.0)
     rows = []
     for number, volume in enumerate(volumes):
         named = set(volume.label_names.values())

@@ -135,21 +135,23 @@ class TrainParameters(Parameters):
                                          "only): 'ignored' lets a background box be such an organ too (the "
                                          "marginal loss, Shi et al. 2021), so fine-tuning on some organs does not "
                                          "teach that the others are absent; 'background' teaches them as absent.")
-    synthetic_fraction: float = parameter(0.5, minimum=0.0, maximum=1.0,
+    synthetic_fraction: float = parameter(0.0, minimum=0.0, maximum=1.0,
                                           help="Fraction of the training slices drawn from synthetic volumes made "
                                                "from the label maps (random anatomy, contrast, slice thickness, "
-                                               "coverage; SynthSeg-style domain randomisation); 0 trains on the "
-                                               "images only.")
+                                               "coverage; SynthSeg-style domain randomisation); 0 (the default) "
+                                               "trains on the images only. It needs long runs: at the lengths "
+                                               "measured on 2 CPU cores it did not yet help (docs/detection.md).")
     synthetic_volumes: int = parameter(24, minimum=1, maximum=1000,
                                        help="Synthetic volumes held at once; every eighth holds random shapes and "
                                             "no organ.")
     synthetic_refresh: int = parameter(2, minimum=0, maximum=1000,
                                        help="Synthetic volumes drawn anew after each epoch.")
-    calibration_volumes: int = parameter(8, minimum=0, maximum=1000,
-                                         help="After training, the scores are calibrated (Platt scaling: the "
+    calibration_volumes: int = parameter(0, minimum=0, maximum=1000,
+                                         help="After training, calibrate the scores (Platt scaling: the "
                                               "probability that a box is right) on this many held-apart synthetic "
-                                              "volumes, every fourth of them random shapes without organs; 0 leaves "
-                                              "the scores raw.")
+                                              "volumes, every fourth of them random shapes without organs; 0 (the "
+                                              "default) leaves the scores raw. Synthetic volumes are harder than "
+                                              "real scans, so this calibration is pessimistic on real ones.")
     seed: int = parameter(0, minimum=0, maximum=2**31 - 1, help="Seed of every random choice of the training.")
 
     def view_names(self):
