@@ -91,8 +91,6 @@ class SynthesisSource:
         voxels ``first_tissue + n`` for tissue class n (by increasing mean intensity).
     first_tissue : int
         Label value of the first tissue class.
-    real_means : ndarray, shape (first_tissue + TISSUE_CLASSES,)
-        Mean normalised intensity of each label value in the real image (NaN where absent).
     grid : CanonicalGrid
     volume : LabelledVolume
         The volume it was made from (names, lesion names).
@@ -100,7 +98,6 @@ class SynthesisSource:
 
     tissues: np.ndarray
     first_tissue: int
-    real_means: np.ndarray
     grid: CanonicalGrid
     volume: LabelledVolume
 
@@ -141,11 +138,7 @@ def synthesis_source(volume, pixel_mm):
                              seed=0)
         centres = np.sort(centres)
         tissues[unlabelled] = first_tissue + np.abs(values[:, None] - centres[None]).argmin(axis=1)
-    counts = np.bincount(tissues.ravel(), minlength=first_tissue + TISSUE_CLASSES)
-    sums = np.bincount(tissues.ravel(), weights=image.ravel(), minlength=first_tissue + TISSUE_CLASSES)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        real_means = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
-    return SynthesisSource(tissues, first_tissue, real_means, grid, volume)
+    return SynthesisSource(tissues, first_tissue, grid, volume)
 
 
 def _body_mask(image):

@@ -254,7 +254,8 @@ def train_detector(volumes, class_names, parameters=None, *, init=None, command=
         raise InputError("No organs to train; give --organs or label names that match the label maps.")
     report(progress, 0.0, "Resampling the training volumes")
     cases = [grid_case(volume, class_names, pixel_mm) for volume in volumes]
-    sources = [synthesis_source(volume, pixel_mm) for volume in volumes if not volume.background_only]
+    synthesis = parameters.synthetic_fraction > 0 or parameters.calibration_volumes > 0
+    sources = [synthesis_source(volume, pixel_mm) for volume in volumes if synthesis and not volume.background_only]
     pool = synthetic_pool(sources, class_names, pixel_mm, parameters, subrange(progress, 0.01, 0.05))
     if init is None:
         layout = box_layout(cases + (pool.cases if pool else []), parameters.clusters, parameters.seed)
