@@ -12,8 +12,13 @@ volume is seeded by (seed, generation, slot): a run is reproducible.
 import numpy as np
 
 from .cases import grid_case
+from .parameters import VIEWS
 from .sampling import training_slices
 from .synthesis import random_shapes_volume, synthetic_volume
+
+
+#: Grid shape ``(K, J, I)`` of random-shape volumes when there is no label map to take it from.
+SHAPES_GRID = (64, 96, 96)
 
 
 class SyntheticPool:
@@ -41,7 +46,7 @@ class SyntheticPool:
         self.sources, self.class_names, self.pixel_mm = list(sources), list(class_names), float(pixel_mm)
         self.views, self.refresh_count, self.shapes_every = tuple(views), int(refresh), int(shapes_every)
         self.seed, self.settings = int(seed), settings
-        self.shape = self.sources[0].tissues.shape if self.sources else (64, 96, 96)
+        self.shape = self.sources[0].tissues.shape if self.sources else SHAPES_GRID
         self.cases, self.samples = [], []
         self.next_slot, self.drawn = 0, 0
         for slot in range(size):
@@ -63,7 +68,7 @@ class SyntheticPool:
         samples = [(view, index) for _, view, index in training_slices([case], self.views, rng)]
         if not samples:  # a volume without organs: every fourth slice of each view
             samples = [(view, index) for view in self.views
-                       for index in range(0, case.classes.shape[("axial", "coronal", "sagittal").index(view)], 4)]
+                       for index in range(0, case.classes.shape[VIEWS.index(view)], 4)]
         return case, samples
 
     def draw(self, rng):
@@ -102,7 +107,7 @@ def held_apart_volumes(sources, pixel_mm, count, seed, *, shapes_every=4, settin
     list of LabelledVolume
     """
     volumes = []
-    shape = sources[0].tissues.shape if sources else (64, 96, 96)
+    shape = sources[0].tissues.shape if sources else SHAPES_GRID
     for number in range(count):
         rng = np.random.default_rng((seed, HELD_APART_SEED_OFFSET + number))
         if not sources or number % shapes_every == shapes_every - 1:
