@@ -9,7 +9,7 @@ from clinicalimaging.detect.cases import grid_case, phantom_volumes
 from clinicalimaging.detect.organs import PHANTOM_NAMES
 from clinicalimaging.detect.slices import guess_modality
 from clinicalimaging.detect.synthesis import (AIR, AIR_HU, SynthesisSettings, random_shapes_volume, synthesis_source,
-                                              synthetic_volume, thick_slices)
+                                              synthetic_volume, thick_slices, to_pseudo_hu)
 
 #: Appearance without anything that mixes labels: each label's voxels hold exactly its drawn intensity.
 PLAIN = dict(tissue_spread=(0.0, 0.0), blur_px=(0.0, 0.0), thick_slice_probability=0.0, bias_spread=(0.0, 0.0),
@@ -43,13 +43,26 @@ def test_the_source_gives_every_body_voxel_a_tissue_and_keeps_the_organs():
 
 
 def test_per_label_intensities_differ_between_draws(source):
-    settings = SynthesisSettings(**PLAIN, **RIGID)
+    settings = SynthesisSettings(**PLAIN, **RIGID, anchored_probability=0.0)
     first = _label_means(synthetic_volume(source, np.random.default_rng(1), settings))
     second = _label_means(synthetic_volume(source, np.random.default_rng(2), settings))
     organs = [value for value in first if value != AIR and value in second]
     assert len(organs) >= 4
     assert all(abs(first[value] - second[value]) > 1.0 for value in organs)  # HU
     assert first[AIR] == second[AIR] == AIR_HU
+
+
+def test_anchored_draws_keep_the_source_contrast_with_a_shift_per_label(source):
+    shift = 0.1  # normalised units
+    settings = SynthesisSettings(**PLAIN, **RIGID, anchored_probability=1.0, anchored_shift=(shift, shift))
+    values = [value for value, mean in enumerate(source.means) if np.isfinite(mean) and value != AIR]
+    source_hu = to_pseudo_hu(source.means[values], np.zeros(len(values), bool))
+    hu_per_unit = float(to_pseudo_hu(np.float32(1.0), False) - to_pseudo_hu(np.float32(0.0), False))
+    draws = [_label_means(synthetic_volume(source, np.random.default_rng(seed), settings)) for seed in (3, 4)]
+    for means in draws:
+        drawn = np.array([means[value] for value in values])
+        assert np.all(np.abs(drawn - source_hu) < 4 * shift * hu_per_unit)
+    assert all(abs(draws[0][value] - draws[1][value]) > 1.0 for value in values)
 
 
 def test_a_draw_is_reproducible_from_its_seed(source):

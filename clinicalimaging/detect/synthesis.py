@@ -16,7 +16,10 @@ here, for the detector's canonical grid:
    scan covers only a stretch of the body axis (a chest slab, the abdomen, the pelvis).
 3. **Appearance**: per label a random mean and spread (a Gaussian mixture drawn anew
    for each volume: bright or dark kidneys, vessels, bowel; any CT phase or MR
-   weighting), a point-spread blur, thick slices with partial volume along the body
+   weighting). Part of the volumes (``anchored_probability``) keep the source's own
+   label means, each shifted at random: the source's contrast order with another
+   enhancement of each organ, an addition of ours to SynthSeg's fully random means that
+   keeps part of the training close to real scans. Then a point-spread blur, thick slices with partial volume along the body
    axis, a smooth multiplicative bias field, a random gamma, and noise.
 
 The result is a :class:`.cases.LabelledVolume` on the canonical grid whose label map
@@ -72,6 +75,8 @@ class SynthesisSettings:
     coverage_mm: tuple = (60.0, 400.0)
     tissue_mean: tuple = (-1.0, 1.3)
     tissue_spread: tuple = (0.0, 0.12)
+    anchored_probability: float = 0.5  # the label means are the source's own, shifted
+    anchored_shift: tuple = (0.0, 0.4)  # standard deviation of those shifts, drawn per volume
     blur_px: tuple = (0.0, 1.0)
     thick_slice_probability: float = 0.6
     slice_thickness_mm: tuple = (3.0, 9.0)
@@ -94,12 +99,16 @@ class SynthesisSource:
     grid : CanonicalGrid
     volume : LabelledVolume
         The volume it was made from (names, lesion names).
+    means : ndarray of float, shape (first_tissue + TISSUE_CLASSES,)
+        Mean normalised intensity of each label value in the source image; NaN for a
+        value that does not occur.
     """
 
     tissues: np.ndarray
     first_tissue: int
     grid: CanonicalGrid
     volume: LabelledVolume
+    means: np.ndarray
 
     @property
     def organ_values(self):
@@ -138,7 +147,12 @@ def synthesis_source(volume, pixel_mm):
                              seed=0)
         centres = np.sort(centres)
         tissues[unlabelled] = first_tissue + np.abs(values[:, None] - centres[None]).argmin(axis=1)
-    return SynthesisSource(tissues, first_tissue, grid, volume)
+    values = first_tissue + TISSUE_CLASSES
+    counts = np.bincount(tissues.ravel(), minlength=values)[:values]
+    sums = np.bincount(tissues.ravel(), weights=image.ravel(), minlength=values)[:values]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = np.where(counts > 0, sums / counts, np.nan)
+    return SynthesisSource(tissues, first_tissue, grid, volume, means)
 
 
 def _body_mask(image):
@@ -194,8 +208,17 @@ def to_pseudo_hu(normalised, air):
 
 
 def _tissue_means(source, rng, settings):
-    """Mean normalised intensity of every label value, drawn at random (air: see :data:`AIR_HU`)."""
-    return rng.uniform(*settings.tissue_mean, source.first_tissue + TISSUE_CLASSES)
+    """Mean normalised intensity of every label value (air: see :data:`AIR_HU`).
+
+    Drawn uniformly from ``tissue_mean``, or with probability ``anchored_probability``
+    the source's own means, each shifted by a normal draw (values the source lacks are
+    drawn uniformly).
+    """
+    free = rng.uniform(*settings.tissue_mean, len(source.means))
+    if rng.random() >= settings.anchored_probability:
+        return free
+    shifted = source.means + rng.normal(0.0, rng.uniform(*settings.anchored_shift), len(source.means))
+    return np.where(np.isnan(source.means), free, np.clip(shifted, -1.5, 1.5))
 
 
 def deformed(tissues, pixel_mm, rng, settings):
