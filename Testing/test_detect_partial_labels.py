@@ -75,6 +75,35 @@ def test_an_unlabelled_class_on_a_background_box_costs_nothing():
     assert marginal < 1e-3 and background - ignored > 7.0
 
 
+def slice_loss(targets, logits):
+    """The loss of one slice with class logits per default box, shape (boxes, C + 1)."""
+    from keras import ops
+
+    from clinicalimaging.detect.losses import detection_loss
+
+    prediction = np.zeros((1, len(ANCHORS), 4 + logits.shape[1] + 1), np.float32)
+    prediction[0, :, 4:-1] = logits
+    loss = detection_loss(logits.shape[1] - 1, negatives_per_positive=3.0, grade_weight=0.0)
+    return float(ops.convert_to_numpy(loss(targets[None], prediction))[0])
+
+
+def with_teacher(targets, teacher_logits):
+    """The targets followed by a teacher's outputs: zero box offsets and these class logits."""
+    return np.concatenate([targets, np.zeros((len(targets), 4), np.float32), teacher_logits], axis=1)
+
+
+def test_a_teacher_detection_of_an_unlabelled_class_stays_a_target():
+    targets = match_targets(ANCHORS, ORGAN, np.array([0]), labelled=np.array([True, False]))
+    organ_box = [0.0, 8.0, 0.0]  # background, class 0, class 1
+    keeps = np.array([organ_box, [0.0, 0.0, 8.0]], np.float32)  # the second box says class 1
+    forgets = np.array([organ_box, [8.0, 0.0, 0.0]], np.float32)  # the second box says background
+    assert slice_loss(targets, forgets) < 0.1  # the marginal loss alone allows either
+    teacher = with_teacher(targets, keeps)
+    assert slice_loss(teacher, forgets) > slice_loss(teacher, keeps) + 3.0  # the teacher's class 1 box is taught
+    unsure = with_teacher(targets, np.array([organ_box, [0.5, 0.0, 0.0]], np.float32))  # class 1 below 0.5
+    assert slice_loss(unsure, forgets) == pytest.approx(slice_loss(targets, forgets), abs=1e-5)
+
+
 def test_a_case_labels_the_classes_its_label_names_name():
     volume = phantom_volumes(1, seed=3, **PHANTOM)[0]
     case = grid_case(partial(volume), CLASSES, 4.0)

@@ -19,6 +19,15 @@ unlabelled organ, so its target is "background or any unlabelled class", with lo
 ``-log(p_background + sum of p_c over the unlabelled classes c)``; hard-negative
 mining ranks the background boxes by that loss. With every class labelled it is
 the plain cross-entropy.
+
+Distillation (fine-tuning on partial labels; learning without forgetting, Li and
+Hoiem 2016, for detectors Shmelkov et al. 2017): the targets may also carry the
+outputs of the model before fine-tuning (the teacher) for every default box. Where
+the teacher gives one of the slice's unlabelled classes a probability of at least
+:data:`DISTILLED_PROBABILITY`, the box is taught the teacher's class probabilities
+(soft cross-entropy) and box offsets (smooth L1), times ``distillation_weight``, and
+counts as a matched box in the normalisation. What the labels do not say, the model
+keeps from before.
 """
 
 from .backend import import_keras
@@ -27,6 +36,8 @@ ops = import_keras().ops
 
 #: Background boxes kept on a slice without any organ.
 EMPTY_SLICE_NEGATIVES = 16
+#: A default box is distilled where the teacher gives an unlabelled class at least this probability.
+DISTILLED_PROBABILITY = 0.5
 
 
 def smooth_l1(difference):
@@ -35,7 +46,7 @@ def smooth_l1(difference):
     return ops.where(absolute < 1.0, 0.5 * difference * difference, absolute - 0.5)
 
 
-def detection_loss(num_classes, *, negatives_per_positive=3.0, grade_weight=0.5):
+def detection_loss(num_classes, *, negatives_per_positive=3.0, grade_weight=0.5, distillation_weight=1.0):
     """The loss function ``loss(y_true, y_pred) -> (batch,)`` for ``model.compile``.
 
     Parameters
@@ -44,13 +55,17 @@ def detection_loss(num_classes, *, negatives_per_positive=3.0, grade_weight=0.5)
         Organ classes (without the background).
     negatives_per_positive : float
     grade_weight : float
+    distillation_weight : float
+        Weight of the distillation terms, where ``y_true`` carries the teacher's outputs.
 
     Returns
     -------
     callable
         ``y_true`` is :func:`clinicalimaging.detect.targets.match_targets` stacked per
         slice, ``(batch, boxes, 6)`` (every class labelled) or ``(batch, boxes, 6 +
-        num_classes)`` (with the labelled classes); ``y_pred`` the model output.
+        num_classes)`` (with the labelled classes), the latter optionally followed by
+        the teacher's box offsets (4) and class logits (``num_classes + 1``);
+        ``y_pred`` the model output.
     """
     def loss(y_true, y_pred):
         y_pred = ops.cast(y_pred, "float32")
@@ -63,18 +78,37 @@ def detection_loss(num_classes, *, negatives_per_positive=3.0, grade_weight=0.5)
         log_probabilities = ops.log_softmax(y_pred[..., 4:5 + num_classes], axis=-1)
         cross_entropy = -ops.logsumexp(ops.where(_target_classes(y_true, classes, positive, num_classes) > 0,
                                                  log_probabilities, -1e9), axis=-1)
-        negative_loss = ops.where(positive + (1.0 - known_class) > 0, -1.0, cross_entropy)
+        distilled, distillation = _distillation(y_true, y_pred, positive, log_probabilities, num_classes)
+        negative_loss = ops.where(positive + distilled + (1.0 - known_class) > 0, -1.0, cross_entropy)
         rank = ops.argsort(ops.argsort(-negative_loss, axis=1), axis=1)
         wanted = ops.where(positives > 0, negatives_per_positive * positives, float(EMPTY_SLICE_NEGATIVES))
-        hard_negative = ops.cast(ops.cast(rank, "float32") < wanted[:, None], "float32") * (known_class - positive)
+        background = ops.maximum(known_class - positive - distilled, 0.0)
+        hard_negative = ops.cast(ops.cast(rank, "float32") < wanted[:, None], "float32") * background
         classification = ops.sum(cross_entropy * (positive + hard_negative), axis=1)
         known = positive * ops.cast(y_true[..., 5] >= 0, "float32")
         grade_logit = y_pred[..., 5 + num_classes]
         grade_true = ops.maximum(y_true[..., 5], 0.0)
         grade = ops.sum(ops.binary_crossentropy(grade_true, grade_logit, from_logits=True) * known, axis=1)
-        return (localisation + classification + grade_weight * grade) / ops.maximum(positives, 1.0)
+        matched = positives + ops.sum(distilled, axis=1)
+        return ((localisation + classification + grade_weight * grade + distillation_weight * distillation)
+                / ops.maximum(matched, 1.0))
 
     return loss
+
+
+def _distillation(y_true, y_pred, positive, log_probabilities, num_classes):
+    """Which boxes are distilled ``(batch, boxes)`` and their summed loss ``(batch,)``; zeros without a teacher."""
+    if y_true.shape[-1] <= 6 + num_classes:
+        none = ops.zeros_like(positive)
+        return none, ops.sum(none, axis=1)
+    teacher_boxes = y_true[..., 6 + num_classes:10 + num_classes]
+    teacher = ops.softmax(y_true[..., 10 + num_classes:11 + 2 * num_classes], axis=-1)
+    unlabelled = 1.0 - ops.cast(y_true[..., 6:6 + num_classes], "float32")
+    unlabelled_probability = ops.max(teacher[..., 1:] * unlabelled, axis=-1)
+    distilled = ops.cast(unlabelled_probability >= DISTILLED_PROBABILITY, "float32") * (1.0 - positive)
+    soft_cross_entropy = -ops.sum(teacher * log_probabilities, axis=-1)
+    offsets = ops.sum(smooth_l1(y_pred[..., :4] - teacher_boxes), axis=-1)
+    return distilled, ops.sum((soft_cross_entropy + offsets) * distilled, axis=1)
 
 
 def _target_classes(y_true, classes, positive, num_classes):

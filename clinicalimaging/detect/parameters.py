@@ -135,6 +135,12 @@ class TrainParameters(Parameters):
                                          "only): 'ignored' lets a background box be such an organ too (the "
                                          "marginal loss, Shi et al. 2021), so fine-tuning on some organs does not "
                                          "teach that the others are absent; 'background' teaches them as absent.")
+    distillation_weight: float = parameter(1.0, minimum=0.0, maximum=10.0,
+                                           help="Fine-tuning (--init) on label maps that name only some organs: "
+                                                "where the model being fine-tuned found an organ the labels do "
+                                                "not name, it keeps that detection as a target (learning without "
+                                                "forgetting; Li and Hoiem 2016). The weight of that loss; 0 turns "
+                                                "it off.")
     synthetic_fraction: float = parameter(0.0, minimum=0.0, maximum=1.0,
                                           help="Fraction of the training slices drawn from synthetic volumes made "
                                                "from the label maps (random anatomy, contrast, slice thickness, "

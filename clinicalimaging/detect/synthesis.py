@@ -19,8 +19,9 @@ here, for the detector's canonical grid:
    weighting). Part of the volumes (``anchored_probability``) keep the source's own
    label means, each shifted at random: the source's contrast order with another
    enhancement of each organ, an addition of ours to SynthSeg's fully random means that
-   keeps part of the training close to real scans. Then a point-spread blur, thick slices with partial volume along the body
-   axis, a smooth multiplicative bias field, a random gamma, and noise.
+   keeps part of the training close to real scans. Then a point-spread blur, thick
+   slices with partial volume along the body axis, a smooth multiplicative bias field,
+   a random gamma, and noise.
 
 The result is a :class:`.cases.LabelledVolume` on the canonical grid whose label map
 has the source's label values (tissue classes get values above the source's, without

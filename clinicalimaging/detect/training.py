@@ -10,7 +10,9 @@
    Adam and a cosine learning-rate decay, every random choice seeded; fine-tuning
    starts from a smaller rate (``fine_tune_learning_rate``) than training from scratch.
    Classes that a case's label map does not name are not taught as background there
-   (``absent_classes``, the marginal loss of :mod:`.losses`).
+   (``absent_classes``, the marginal loss of :mod:`.losses`); when fine-tuning, the
+   model's own detections of those classes before fine-tuning stay targets
+   (``distillation_weight``, learning without forgetting).
 """
 
 import dataclasses
@@ -136,11 +138,13 @@ def inherited_box_layout(cases, init, seed):
     return layout
 
 
-def _batches(cases, samples, anchors, parameters, swaps, seed, pool=None):
+def _batches(cases, samples, anchors, parameters, swaps, seed, pool=None, teacher=None):
     """A Keras dataset of augmented, matched training batches; batch ``b`` of epoch ``e`` is seeded by (seed, e, b).
 
     With a :class:`.synthetic_pool.SyntheticPool`, each slice is drawn from it with
     probability ``parameters.synthetic_fraction``, and the pool is refreshed after each epoch.
+    With a ``teacher`` (a Keras model, the detector before fine-tuning), its box offsets
+    and class logits on the batch follow the targets (see :mod:`.losses`).
     """
     keras = import_keras()
 
@@ -171,7 +175,11 @@ def _batches(cases, samples, anchors, parameters, swaps, seed, pool=None):
                 inputs.append(image)
                 targets.append(match_targets(anchors, boxes, classes, grades, unknown_boxes=unknown,
                                              labelled=labelled))
-            return np.stack(inputs), np.stack(targets)
+            inputs, targets = np.stack(inputs), np.stack(targets)
+            if teacher is not None:
+                outputs = keras.ops.convert_to_numpy(teacher(inputs, training=False))
+                targets = np.concatenate([targets, outputs[..., :-1]], axis=-1)  # without the grade logit
+            return inputs, targets
 
         def on_epoch_end(self):
             self.epoch += 1
@@ -285,13 +293,14 @@ def train_detector(volumes, class_names, parameters=None, *, init=None, command=
     rng = np.random.default_rng(parameters.seed)
     samples = training_slices(cases, parameters.view_names(), rng)
     dataset = _batches(cases, samples, anchors, parameters, mirror_swaps(class_names, offset=1), parameters.seed,
-                       pool)
+                       pool, _teacher(init, cases, parameters))
     steps = len(dataset)
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, parameters.epochs * steps, alpha=0.05)
     grade = parameters.grade_weight > 0 and any(volume.lesion_names for volume in volumes)
     model.compile(optimizer=keras.optimizers.Adam(schedule),
                   loss=detection_loss(len(class_names), negatives_per_positive=parameters.negatives_per_positive,
-                                      grade_weight=parameters.grade_weight if grade else 0.0))
+                                      grade_weight=parameters.grade_weight if grade else 0.0,
+                                      distillation_weight=parameters.distillation_weight))
     callback = _progress_callback(subrange(progress, 0.05, 0.9), parameters.epochs, steps)
     model.fit(dataset, epochs=parameters.epochs, verbose=0, callbacks=[callback], shuffle=False)
     metadata = {
@@ -314,6 +323,18 @@ def train_detector(volumes, class_names, parameters=None, *, init=None, command=
                                                            progress=subrange(progress, 0.9, 0.99))
     report(progress, 1.0, "Training finished")
     return TrainingResult(detector, callback.losses, metadata)
+
+
+def _teacher(init, cases, parameters):
+    """A frozen copy of the model being fine-tuned, when some case leaves classes unlabelled; else None."""
+    partial = any(not case.labelled.all() for case in cases)
+    if init is None or parameters.distillation_weight <= 0 or parameters.absent_classes != "ignored" or not partial:
+        return None
+    keras = import_keras()
+    teacher = keras.models.clone_model(init.model)
+    teacher.set_weights(init.model.get_weights())
+    teacher.trainable = False
+    return teacher
 
 
 def _case_summary(volume, case, class_names):
