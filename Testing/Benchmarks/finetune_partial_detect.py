@@ -7,11 +7,13 @@ short run; then ``evaluate-detection`` of the model before and after on the MR (
 fine-tuned organs should improve) and on the CT patient (every organ, the others should
 lose at most 0.05 IoU). The organs the label names leave out are ignored during the
 fine-tune (``--absent-classes ignored``); ``--absent-classes background`` shows what
-teaching them as background does.
+teaching them as background does, and ``--distillation-weight 0`` what the model loses
+without the distillation from its state before fine-tuning.
 
 Not part of the test suite; needs ``../shared/data``. Usage::
 
     python Testing/Benchmarks/finetune_partial_detect.py MODEL.keras OUTDIR [--absent-classes background]
+        [--distillation-weight W]
 """
 
 import argparse
@@ -39,6 +41,7 @@ def main():
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--slices-per-epoch", type=int, default=128)
     parser.add_argument("--absent-classes", default="ignored", choices=("ignored", "background"))
+    parser.add_argument("--distillation-weight", type=float, default=1.0)
     arguments = parser.parse_args()
     arguments.outdir.mkdir(parents=True, exist_ok=True)
     tuned = arguments.organs.split(",")
@@ -46,13 +49,15 @@ def main():
     names = json.loads((DATA / "organ_labels.json").read_text())[labels]
     partial = arguments.outdir / "partial_label_names.json"
     partial.write_text(json.dumps({value: name for value, name in names.items() if name in tuned}))
-    tuned_model = arguments.outdir / f"fine-tuned-{arguments.absent_classes}.keras"
+    tuned_model = arguments.outdir / f"fine-tuned-{arguments.absent_classes}-{arguments.distillation_weight:g}.keras"
     clinicalimaging("train-detector", "--init", arguments.model, "--images", DATA / image, "--labels", DATA / labels,
                     "--label-names", partial, "--epochs", arguments.epochs, "--slices-per-epoch",
-                    arguments.slices_per_epoch, "--absent-classes", arguments.absent_classes, "--out", tuned_model,
+                    arguments.slices_per_epoch, "--absent-classes", arguments.absent_classes, "--distillation-weight",
+                    arguments.distillation_weight, "--out", tuned_model,
                     "--quiet")
     print(f"fine-tuned on the MR's {', '.join(tuned)} ({arguments.epochs} epochs of {arguments.slices_per_epoch} "
-          f"slices, absent classes {arguments.absent_classes}): {tuned_model}")
+          f"slices, absent classes {arguments.absent_classes}, distillation weight {arguments.distillation_weight:g}): "
+          f"{tuned_model}")
     for patient in ("mr", "ct"):
         before = evaluate(arguments.model, patient, arguments.outdir / f"before-on-{patient}.csv")
         after = evaluate(tuned_model, patient, arguments.outdir / f"after-on-{patient}.csv")
