@@ -8,20 +8,24 @@ slicer-core's MRML and SimpleITK only); also imported by ``Testing/test_slicer_c
 import sys
 from pathlib import Path
 
-#: The cases: name -> (phantom seed, whether an outline is written beside it).
-CASES = {"outlined": (1, True), "plain": (2, False)}
-#: Small enough for a case to take seconds: (K, J, I) voxels and their spacing in mm.
-SHAPE, SPACING = (16, 64, 64), (3.0, 1.2, 1.2)
+#: Small enough for a case to take seconds: (K, J, I) voxels.
+SHAPE = (16, 64, 64)
+#: Voxel spacing (mm): fine for the outlined lesion; for the case the detector reads, the
+#: body size of an adult abdomen (256 mm across), since a detector trained on patients
+#: rightly finds no organ in a 77 mm body.
+LESION_SPACING, BODY_SPACING = (3.0, 1.2, 1.2), (6.0, 4.0, 4.0)
+#: The cases: name -> (phantom seed, whether an outline is written beside it, voxel spacing).
+CASES = {"outlined": (1, True, LESION_SPACING), "plain": (2, False, BODY_SPACING)}
 
 
-def write_case(folder, name, *, seed, outline):
+def write_case(folder, name, *, seed, outline, spacing):
     """One phantom as ``folder/name.nrrd`` (and ``name.mrk.json``, a simulated outline of its lesion)."""
     from clinicalimaging import mrml
     from clinicalimaging.phantom import make_phantom
     from clinicalimaging.phantom_nodes import phantom_volume
     from clinicalimaging.segment.evaluation import simulate_outline
 
-    phantom = make_phantom("ct", shape=SHAPE, spacing=SPACING, seed=seed)
+    phantom = make_phantom("ct", shape=SHAPE, spacing=spacing, seed=seed)
     with mrml.case_scene() as scene:
         volume, _labels = phantom_volume(phantom, scene=scene, name=name)
         mrml.write_volume(volume, Path(folder) / f"{name}.nrrd")
@@ -35,8 +39,8 @@ def write_cases(folder):
     """Every case of :data:`CASES` into ``folder`` (created)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    for name, (seed, outline) in CASES.items():
-        write_case(folder, name, seed=seed, outline=outline)
+    for name, (seed, outline, spacing) in CASES.items():
+        write_case(folder, name, seed=seed, outline=outline, spacing=spacing)
     return folder
 
 
