@@ -29,7 +29,6 @@ from slicer.util import VTKObservationMixin
 
 from clinicalimaging import mrml
 from clinicalimaging.errors import Cancelled, InputError, InputWarning
-from clinicalimaging.segment.nodes import LESION_SEGMENT, refine_volume, segment_volume, segmentation_results_table
 from clinicalimaging.segment.parameters import SegmentParameters
 from clinicalimaging.slicer_dependencies import ensure_requirements
 from clinicalimaging.slicer_parameters import set_parameter_tooltips, stage_parameters, with_stage_parameters
@@ -332,6 +331,8 @@ class SelfPacedSegmentLogic(ScriptedLoadableModuleLogic):
         :param showResult: show the input with the segmentation in the slice views.
         :return: the output segmentation node (exactly on the input's grid).
         """
+        from clinicalimaging.segment.nodes import segment_volume
+
         startTime = time.time()
         logging.info("Self-paced segmentation started")
         outputSegmentation = segment_volume(inputVolume, outline, outputSegmentation, parameters,
@@ -356,6 +357,8 @@ class SelfPacedSegmentLogic(ScriptedLoadableModuleLogic):
         :param progress: optional ``progress(fraction, message)``; returning False cancels.
         :return: the updated segmentation node.
         """
+        from clinicalimaging.segment.nodes import refine_volume
+
         startTime = time.time()
         outputSegmentation = refine_volume(inputVolume, outputSegmentation, seeds, margin_map_node=marginMapVolume,
                                            progress=progress)
@@ -374,6 +377,8 @@ class SelfPacedSegmentLogic(ScriptedLoadableModuleLogic):
         :param showResult: show the table in a table view.
         :return: the table node, one row.
         """
+        from clinicalimaging.segment.nodes import segmentation_results_table
+
         tableNode = segmentation_results_table(segmentationNode, inputVolume,
                                                reference_segmentation=referenceSegmentation,
                                                reference_segment=referenceSegment, table_node=tableNode)
@@ -429,6 +434,8 @@ class SelfPacedSegmentTest(ScriptedLoadableModuleTest):
 
     def _dice(self, segmentationNode, volumeNode, lesion):
         """Dice of the output's segment "lesion" against the phantom's lesion, read from the results table."""
+        from clinicalimaging.segment.nodes import LESION_SEGMENT
+
         reference = mrml.segmentation_from_mask(lesion, volumeNode, name="reference", segment_name="true lesion")
         tableNode = SelfPacedSegmentLogic().resultsTable(segmentationNode, volumeNode, referenceSegmentation=reference,
                                                          referenceSegment="true lesion", showResult=False)
@@ -438,6 +445,8 @@ class SelfPacedSegmentTest(ScriptedLoadableModuleTest):
 
     def test_SegmentPhantom(self):
         """The outlined lesion is found (Dice >= 0.8) in a segment "lesion"; the input is unchanged."""
+        from clinicalimaging.segment.nodes import LESION_SEGMENT
+
         self.delayDisplay("Segmenting a phantom lesion")
         _phantom, lesion, volumeNode, outline = self._phantomCase()
         inputBefore = slicer.util.arrayFromVolume(volumeNode).copy()

@@ -90,7 +90,7 @@ RELEASE, OLD_RELEASE = "5.12.3", "5.10.0"
 CORE = {"numpy", "scipy", "simpleitk", "vtk", "slicer-core", "slicer"}
 STEP_TIMEOUT_S = 900
 #: Slowest acceptable import of a module file in a stock Slicer (printed, not asserted).
-IMPORT_BUDGET_S = 0.5
+IMPORT_BUDGET_S = 0.1
 #: Modules with a button that hands their result to Self-Paced Segment (``run_modules.CHAIN_BUTTONS``).
 CHAIN_BUTTON_MODULES = ("FractionalEnhance", "OrganDetect")
 CHAIN_STEP = "chain button to SelfPacedSegment"

@@ -47,6 +47,9 @@ import environments
 #: Packages a stock Slicer does not ship (a module that imports one at load time is missing from Slicer).
 NOT_SHIPPED = ["sklearn", "matplotlib", "tqdm", "dask", "distributed", "tensorflow", "keras", "torch", "pandas",
                "skimage"]
+#: Packages Slicer ships but does not load at start-up, slow to import: a module file imports them where
+#: they are used, since Slicer imports every module file at start-up.
+SLOW_AT_LOAD = ["scipy", "SimpleITK"]
 #: Modules whose requirements are too large to install in every run: {module: why}. Their process
 #: phase checks the requirements without installing them (step_requirements_not_installed).
 NOT_INSTALLED = environments.NOT_INSTALLED
@@ -155,6 +158,7 @@ def step_import(details, session):
         new = set(sys.modules) - before
         details["new_modules"] = len(new)
         details["not_shipped_imported"] = sorted({name.split(".")[0] for name in new} & set(NOT_SHIPPED))
+        details["slow_imported"] = sorted({name.split(".")[0] for name in new} & set(SLOW_AT_LOAD))
     bootstrap.register_module(slicer, session.name, session.module_file)
     import clinicalimaging
 
@@ -162,6 +166,9 @@ def step_import(details, session):
     if details["not_shipped_imported"]:
         raise AssertionError(f"importing {session.name}.py imported {details['not_shipped_imported']}, "
                              "which a stock Slicer does not ship")
+    if details["slow_imported"]:
+        raise AssertionError(f"importing {session.name}.py imported {details['slow_imported']}, which Slicer does "
+                             "not load at start-up: import them where they are used")
     session.module = module
     return module
 
